@@ -1,0 +1,71 @@
+// y[m, n] = sum_k x[m, k] * w[n, k] (x times w transposed, as nn.Linear), for prefill.
+// Each workgroup of 16x16 threads computes a 64x64 tile of y, each thread a 4x4 block, stepping
+// through k in slices of 16 staged in workgroup memory. Edges of every dimension are masked, so
+// any m, n, k works.
+
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;       // [m, k]
+@group(0) @binding(1) var<storage, read> w: array<u32>;       // [n, k], WEIGHT_DTYPE
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [m, n]
+@group(0) @binding(3) var<uniform> params: Params;
+
+const TILE: u32 = 64u;
+const TK: u32 = 16u;
+var<workgroup> xs: array<array<f32, TK>, TILE>;
+var<workgroup> ws: array<array<f32, TK>, TILE>;
+
+@compute @workgroup_size(16, 16)
+fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+          @builtin(local_invocation_index) flat: u32) {
+    let row0 = wg.y * TILE;
+    let col0 = wg.x * TILE;
+    var acc: array<array<f32, 4>, 4>;
+    for (var k0 = 0u; k0 < params.k; k0 += TK) {
+        // 256 threads stage 64x16 values of each operand, 4 each.
+        for (var e = 0u; e < 4u; e++) {
+            let slot = flat + e * 256u;
+            let r = slot / TK;
+            let kk = slot % TK;
+            let gk = k0 + kk;
+            var xv = 0.0;
+            if (row0 + r < params.m && gk < params.k) {
+                xv = x[(row0 + r) * params.k + gk];
+            }
+            xs[r][kk] = xv;
+            var wv = 0.0;
+            if (col0 + r < params.n && gk < params.k) {
+                wv = weight_at((col0 + r) * params.k + gk);
+            }
+            ws[r][kk] = wv;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            var a: array<f32, 4>;
+            var b: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                a[i] = xs[lid.y * 4u + i][kk];
+                b[i] = ws[lid.x * 4u + i][kk];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var i = 0u; i < 4u; i++) {
+        let r = row0 + lid.y * 4u + i;
+        for (var j = 0u; j < 4u; j++) {
+            let c = col0 + lid.x * 4u + j;
+            if (r < params.m && c < params.n) {
+                y[r * params.n + c] = acc[i][j];
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+// y[n] = sum_k w[n, k] * x[k], for decode (one token). Each workgroup computes 8 rows with 32
+// threads per row; the threads of a row stride through k and reduce in workgroup memory.
+
+struct Params {
+    n: u32,
+    k: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;       // [k]
+@group(0) @binding(1) var<storage, read> w: array<u32>;       // [n, k], WEIGHT_DTYPE
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [n]
+@group(0) @binding(3) var<uniform> params: Params;
+
+const LANES: u32 = 32u;
+const ROWS: u32 = 8u;
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+          @builtin(local_invocation_index) lid: u32) {
+    let lane = lid % LANES;
+    let row = (wg.y * groups.x + wg.x) * ROWS + lid / LANES;
+    var sum = 0.0;
+    if (row < params.n) {
+        let base = row * params.k;
+        for (var c = lane; c < params.k; c += LANES) {
+            sum = fma(weight_at(base + c), x[c], sum);
+        }
+    }
+    partial[lid] = sum;
+    workgroupBarrier();
+    for (var stride = LANES / 2u; stride > 0u; stride >>= 1u) {
+        if (lane < stride) {
+            partial[lid] += partial[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    if (lane == 0u && row < params.n) {
+        y[row] = partial[lid];
+    }
+}

@@ -1,0 +1,337 @@
+//! The CPU backend: every op through burn's pure-Rust `flex` backend. It is the reference the
+//! WGSL kernels are tested against, and the fallback where WebGPU is missing.
+
+use burn::tensor::{activation, Bool, Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
+use crate::weights::TensorView;
+
+/// Weights are widened to f32 here: the CPU path trades memory for simplicity.
+pub struct CpuWeight {
+    /// `[rows, cols]`; 1-D checkpoint tensors are `[1, n]`.
+    tensor: Tensor<2>,
+    shape: Vec<usize>,
+}
+
+pub struct CpuKvCache {
+    keys: Vec<Tensor<2>>,
+    values: Vec<Tensor<2>>,
+    context: usize,
+}
+
+pub struct Cpu {
+    device: Device,
+    memory: MemoryUse,
+}
+
+impl Default for Cpu {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Cpu {
+    pub fn new() -> Self {
+        Self {
+            device: Device::flex(),
+            memory: MemoryUse::default(),
+        }
+    }
+
+    fn from_vec(&self, data: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(data, [rows, cols]), &self.device)
+    }
+
+    fn last_row_values(&self, x: &Tensor<2>) -> Result<Vec<f32>> {
+        let [rows, cols] = x.dims();
+        to_vec(x.clone().slice([rows - 1..rows, 0..cols]))
+    }
+}
+
+fn to_vec<const D: usize>(x: Tensor<D>) -> Result<Vec<f32>> {
+    x.into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::Device(format!("reading a CPU tensor: {e:?}")))
+}
+
+impl Backend for Cpu {
+    type Tensor = Tensor<2>;
+    type Weight = CpuWeight;
+    type KvCache = CpuKvCache;
+
+    fn device_name(&self) -> String {
+        "cpu (burn flex)".to_string()
+    }
+
+    fn memory(&self) -> MemoryUse {
+        self.memory
+    }
+
+    fn upload_weight(&mut self, _name: &str, view: TensorView<'_>) -> Result<CpuWeight> {
+        let (rows, cols) = match *view.shape {
+            [] => (1, 1),
+            [n] => (1, n),
+            [rows, ref rest @ ..] => (rows, rest.iter().product()),
+        };
+        self.memory.weights += (rows * cols * 4) as u64;
+        Ok(CpuWeight {
+            tensor: self.from_vec(view.to_f32(), rows, cols),
+            shape: view.shape.to_vec(),
+        })
+    }
+
+    fn tensor(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Tensor<2>> {
+        if data.len() != rows * cols {
+            return Err(Error::InvalidArgument(format!(
+                "{} values for a [{rows}, {cols}] tensor",
+                data.len()
+            )));
+        }
+        Ok(self.from_vec(data.to_vec(), rows, cols))
+    }
+
+    fn kv_cache(&mut self, n_layers: usize, context: usize, kv_dim: usize) -> Result<CpuKvCache> {
+        let zeros = || Tensor::zeros([context, kv_dim], &self.device);
+        self.memory.kv_cache += (2 * n_layers * context * kv_dim * 4) as u64;
+        Ok(CpuKvCache {
+            keys: (0..n_layers).map(|_| zeros()).collect(),
+            values: (0..n_layers).map(|_| zeros()).collect(),
+            context,
+        })
+    }
+
+    fn shape(&self, x: &Tensor<2>) -> (usize, usize) {
+        let [rows, cols] = x.dims();
+        (rows, cols)
+    }
+
+    fn embedding(&mut self, table: &CpuWeight, ids: &[u32]) -> Result<Tensor<2>> {
+        let vocab = table.shape[0];
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
+            return Err(Error::TokenOutOfRange { id, vocab });
+        }
+        let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
+        let n = ids.len();
+        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &self.device);
+        Ok(table.tensor.clone().select(0, ids))
+    }
+
+    fn rms_norm(&mut self, x: &Tensor<2>, weight: &CpuWeight, eps: f32) -> Result<Tensor<2>> {
+        let [rows, cols] = x.dims();
+        let width = weight.tensor.dims()[1];
+        if width == 0 || (rows * cols) % width != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "rms_norm: weight of {width} does not divide a [{rows}, {cols}] input"
+            )));
+        }
+        let x2: Tensor<2> = x.clone().reshape([rows * cols / width, width]);
+        let mean_square = x2.clone().powi_scalar(2).mean_dim(1);
+        let normed = x2 * mean_square.add_scalar(eps).sqrt().recip() * weight.tensor.clone();
+        Ok(normed.reshape([rows, cols]))
+    }
+
+    fn linear(&mut self, x: &Tensor<2>, w: &CpuWeight) -> Result<Tensor<2>> {
+        let k = w.tensor.dims()[1];
+        if x.dims()[1] != k {
+            return Err(Error::InvalidArgument(format!(
+                "linear: input has {} columns, weight expects {k}",
+                x.dims()[1]
+            )));
+        }
+        Ok(x.clone().matmul(w.tensor.clone().transpose()))
+    }
+
+    fn add_bias(&mut self, x: &mut Tensor<2>, bias: &CpuWeight) -> Result<()> {
+        *x = x.clone() + bias.tensor.clone();
+        Ok(())
+    }
+
+    fn add(&mut self, x: &mut Tensor<2>, y: &Tensor<2>) -> Result<()> {
+        *x = x.clone() + y.clone();
+        Ok(())
+    }
+
+    fn silu_mul(&mut self, gate: &Tensor<2>, up: &Tensor<2>) -> Result<Tensor<2>> {
+        Ok(activation::silu(gate.clone()) * up.clone())
+    }
+
+    fn rope(
+        &mut self,
+        x: &mut Tensor<2>,
+        table: &CpuWeight,
+        head_dim: usize,
+        start_pos: usize,
+        layout: RopeLayout,
+    ) -> Result<()> {
+        let [seq, cols] = x.dims();
+        let half = head_dim / 2;
+        let positions = table.tensor.dims()[0];
+        if head_dim % 2 != 0 || cols % head_dim != 0 || start_pos + seq > positions {
+            return Err(Error::InvalidArgument(format!(
+                "rope: head_dim {head_dim}, {cols} columns, positions {start_pos}..{} of {positions}",
+                start_pos + seq
+            )));
+        }
+        let n_heads = cols / head_dim;
+        let angles: Tensor<3> = table
+            .tensor
+            .clone()
+            .slice([start_pos..start_pos + seq, 0..head_dim])
+            .reshape([seq, half, 2]);
+        let cos: Tensor<3> = angles.clone().slice([0..seq, 0..half, 0..1]).reshape([seq, 1, half]);
+        let sin: Tensor<3> = angles.slice([0..seq, 0..half, 1..2]).reshape([seq, 1, half]);
+        let rotated = match layout {
+            RopeLayout::HalfSplit => {
+                let heads: Tensor<3> = x.clone().reshape([seq, n_heads, head_dim]);
+                let a = heads.clone().slice([0..seq, 0..n_heads, 0..half]);
+                let b = heads.slice([0..seq, 0..n_heads, half..head_dim]);
+                let ra = a.clone() * cos.clone() - b.clone() * sin.clone();
+                let rb = a * sin + b * cos;
+                Tensor::cat(vec![ra, rb], 2).reshape([seq, cols])
+            }
+            RopeLayout::Interleaved => {
+                let pairs: Tensor<4> = x.clone().reshape([seq, n_heads, half, 2]);
+                let a: Tensor<3> = pairs
+                    .clone()
+                    .slice([0..seq, 0..n_heads, 0..half, 0..1])
+                    .reshape([seq, n_heads, half]);
+                let b: Tensor<3> = pairs
+                    .slice([0..seq, 0..n_heads, 0..half, 1..2])
+                    .reshape([seq, n_heads, half]);
+                let ra = a.clone() * cos.clone() - b.clone() * sin.clone();
+                let rb = a * sin + b * cos;
+                Tensor::stack::<4>(vec![ra, rb], 3).reshape([seq, cols])
+            }
+        };
+        *x = rotated;
+        Ok(())
+    }
+
+    fn softmax(&mut self, x: &mut Tensor<2>) -> Result<()> {
+        *x = activation::softmax(x.clone(), 1);
+        Ok(())
+    }
+
+    fn write_kv(
+        &mut self,
+        cache: &mut CpuKvCache,
+        layer: usize,
+        k: &Tensor<2>,
+        v: &Tensor<2>,
+        start_pos: usize,
+    ) -> Result<()> {
+        let [seq, kv_dim] = k.dims();
+        if start_pos + seq > cache.context {
+            return Err(Error::InvalidArgument(format!(
+                "write_kv: positions {start_pos}..{} of a {}-token cache",
+                start_pos + seq,
+                cache.context
+            )));
+        }
+        let range = [start_pos..start_pos + seq, 0..kv_dim];
+        cache.keys[layer] = cache.keys[layer].clone().slice_assign(range.clone(), k.clone());
+        cache.values[layer] = cache.values[layer].clone().slice_assign(range, v.clone());
+        Ok(())
+    }
+
+    fn attention(
+        &mut self,
+        q: &Tensor<2>,
+        cache: &CpuKvCache,
+        layer: usize,
+        shape: AttentionShape,
+    ) -> Result<Tensor<2>> {
+        let AttentionShape {
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            start_pos,
+        } = shape;
+        let [seq, cols] = q.dims();
+        let kv_len = start_pos + seq;
+        if cols != n_heads * head_dim || n_heads % n_kv_heads != 0 || kv_len > cache.context {
+            return Err(Error::InvalidArgument(format!(
+                "attention: {shape:?} on a [{seq}, {cols}] query and a {}-token cache",
+                cache.context
+            )));
+        }
+        let group = n_heads / n_kv_heads;
+        let kv_dim = n_kv_heads * head_dim;
+        // [len, n_kv_heads * head_dim] -> [n_heads, len, head_dim], each kv head shared by a group.
+        let per_head = |t: &Tensor<2>| -> Tensor<3> {
+            let t: Tensor<4> = t
+                .clone()
+                .slice([0..kv_len, 0..kv_dim])
+                .reshape([kv_len, n_kv_heads, 1, head_dim])
+                .repeat_dim(2, group);
+            t.reshape([kv_len, n_heads, head_dim]).swap_dims(0, 1)
+        };
+        let keys = per_head(&cache.keys[layer]);
+        let values = per_head(&cache.values[layer]);
+        let queries: Tensor<3> = q.clone().reshape([seq, n_heads, head_dim]).swap_dims(0, 1);
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let scores = queries.matmul(keys.swap_dims(1, 2)).mul_scalar(scale);
+        let mask: Vec<bool> = (0..seq)
+            .flat_map(|t| (0..kv_len).map(move |j| j > start_pos + t))
+            .collect();
+        let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [seq, kv_len]), &self.device)
+            .reshape([1, seq, kv_len])
+            .expand([n_heads, seq, kv_len]);
+        let probs = activation::softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 2);
+        let out = probs.matmul(values).swap_dims(0, 1);
+        Ok(out.reshape([seq, cols]))
+    }
+
+    fn last_row(&mut self, x: &Tensor<2>) -> Result<Tensor<2>> {
+        let [rows, cols] = x.dims();
+        Ok(x.clone().slice([rows - 1..rows, 0..cols]))
+    }
+
+    fn repetition_penalty(
+        &mut self,
+        logits: &mut Tensor<2>,
+        ids: &[u32],
+        penalty: f32,
+    ) -> Result<()> {
+        let [rows, cols] = logits.dims();
+        let mut row = self.last_row_values(logits)?;
+        let mut seen = vec![false; cols];
+        for &id in ids.iter().filter(|&&id| (id as usize) < cols) {
+            if !std::mem::replace(&mut seen[id as usize], true) {
+                let v = &mut row[id as usize];
+                *v = if *v > 0.0 { *v / penalty } else { *v * penalty };
+            }
+        }
+        let row = self.from_vec(row, 1, cols);
+        *logits = logits.clone().slice_assign([rows - 1..rows, 0..cols], row);
+        Ok(())
+    }
+
+    async fn argmax(&mut self, logits: &Tensor<2>) -> Result<u32> {
+        let row = self.last_row_values(logits)?;
+        let mut best = 0;
+        for (i, &v) in row.iter().enumerate() {
+            if v > row[best] {
+                best = i;
+            }
+        }
+        Ok(best as u32)
+    }
+
+    async fn top_k(&mut self, logits: &Tensor<2>, k: usize) -> Result<Vec<(u32, f32)>> {
+        let row = self.last_row_values(logits)?;
+        let mut pairs: Vec<(u32, f32)> = row
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as u32, v))
+            .collect();
+        pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        pairs.truncate(k);
+        Ok(pairs)
+    }
+
+    async fn read(&mut self, x: &Tensor<2>) -> Result<Vec<f32>> {
+        to_vec(x.clone())
+    }
+}

@@ -1,0 +1,144 @@
+//! The WGSL kernels in `shaders/`, one op per file: file stem = entry point = op name = pipeline
+//! label. Bindings are ordered inputs (read-only storage), outputs (read-write storage), then
+//! one `Params` uniform, which this module binds with a dynamic offset.
+
+use std::borrow::Cow;
+
+use crate::weights::DType;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    Embedding,
+    RmsNorm,
+    Rope,
+    Matmul,
+    Matvec,
+    BiasAdd,
+    Add,
+    SiluMul,
+    Softmax,
+    AttentionScores,
+    AttentionValues,
+    Copy,
+    Argmax,
+    TopK,
+    RepetitionPenalty,
+}
+
+/// Decodes weights of any storage dtype; prepended to the kernels that read one.
+const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
+
+impl Kernel {
+    pub const ALL: [Kernel; 15] = [
+        Kernel::Embedding,
+        Kernel::RmsNorm,
+        Kernel::Rope,
+        Kernel::Matmul,
+        Kernel::Matvec,
+        Kernel::BiasAdd,
+        Kernel::Add,
+        Kernel::SiluMul,
+        Kernel::Softmax,
+        Kernel::AttentionScores,
+        Kernel::AttentionValues,
+        Kernel::Copy,
+        Kernel::Argmax,
+        Kernel::TopK,
+        Kernel::RepetitionPenalty,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Embedding => "embedding",
+            Kernel::RmsNorm => "rms_norm",
+            Kernel::Rope => "rope",
+            Kernel::Matmul => "matmul",
+            Kernel::Matvec => "matvec",
+            Kernel::BiasAdd => "bias_add",
+            Kernel::Add => "add",
+            Kernel::SiluMul => "silu_mul",
+            Kernel::Softmax => "softmax",
+            Kernel::AttentionScores => "attention_scores",
+            Kernel::AttentionValues => "attention_values",
+            Kernel::Copy => "copy",
+            Kernel::Argmax => "argmax",
+            Kernel::TopK => "top_k",
+            Kernel::RepetitionPenalty => "repetition_penalty",
+        }
+    }
+
+    fn file(self) -> &'static str {
+        match self {
+            Kernel::Embedding => include_str!("../../shaders/embedding.wgsl"),
+            Kernel::RmsNorm => include_str!("../../shaders/rms_norm.wgsl"),
+            Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
+            Kernel::Matmul => include_str!("../../shaders/matmul.wgsl"),
+            Kernel::Matvec => include_str!("../../shaders/matvec.wgsl"),
+            Kernel::BiasAdd => include_str!("../../shaders/bias_add.wgsl"),
+            Kernel::Add => include_str!("../../shaders/add.wgsl"),
+            Kernel::SiluMul => include_str!("../../shaders/silu_mul.wgsl"),
+            Kernel::Softmax => include_str!("../../shaders/softmax.wgsl"),
+            Kernel::AttentionScores => include_str!("../../shaders/attention_scores.wgsl"),
+            Kernel::AttentionValues => include_str!("../../shaders/attention_values.wgsl"),
+            Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
+            Kernel::Argmax => include_str!("../../shaders/argmax.wgsl"),
+            Kernel::TopK => include_str!("../../shaders/top_k.wgsl"),
+            Kernel::RepetitionPenalty => include_str!("../../shaders/repetition_penalty.wgsl"),
+        }
+    }
+
+    /// Whether the kernel reads a weight binding `w` and so takes `WEIGHT_DTYPE`.
+    pub fn reads_weight(self) -> bool {
+        matches!(
+            self,
+            Kernel::Embedding | Kernel::RmsNorm | Kernel::Matmul | Kernel::Matvec | Kernel::BiasAdd
+        )
+    }
+
+    /// The complete WGSL module.
+    pub fn source(self) -> Cow<'static, str> {
+        if self.reads_weight() {
+            Cow::Owned(format!("{WEIGHTS}\n{}", self.file()))
+        } else {
+            Cow::Borrowed(self.file())
+        }
+    }
+
+    /// (read-only storage bindings, read-write storage bindings) before the uniform.
+    pub fn storage_bindings(self) -> (u32, u32) {
+        match self {
+            Kernel::Embedding
+            | Kernel::RmsNorm
+            | Kernel::Matmul
+            | Kernel::Matvec
+            | Kernel::SiluMul
+            | Kernel::AttentionScores
+            | Kernel::AttentionValues => (2, 1),
+            Kernel::Rope
+            | Kernel::BiasAdd
+            | Kernel::Add
+            | Kernel::Copy
+            | Kernel::Argmax
+            | Kernel::TopK
+            | Kernel::RepetitionPenalty => (1, 1),
+            Kernel::Softmax => (0, 1),
+        }
+    }
+
+    /// Pipeline-overridable constants for a weight of `dtype`.
+    pub fn constants(self, dtype: Option<DType>) -> Vec<(&'static str, f64)> {
+        match (self.reads_weight(), dtype) {
+            (true, Some(dtype)) => vec![("WEIGHT_DTYPE", weight_dtype_code(dtype) as f64)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The `WEIGHT_DTYPE` value `shaders/weights.wgsl` expects.
+pub fn weight_dtype_code(dtype: DType) -> u32 {
+    match dtype {
+        DType::F32 => 0,
+        DType::F16 => 1,
+        DType::BF16 => 2,
+    }
+}

@@ -1,0 +1,992 @@
+//! The WebGPU backend: wgpu owns the device; every op is a WGSL kernel from `shaders/`.
+//!
+//! Ops only *record* dispatches into one open compute pass; nothing reaches the GPU until a
+//! result is read back, which submits the whole forward pass at once. Per-dispatch parameters
+//! and uploaded token ids are staged on the host and written with one `write_buffer` each per
+//! submit. Pipelines, bind-group layouts and bind groups are cached, and activations come from
+//! an arena whose slots are reused in the same order on every forward pass, so a decode step
+//! creates no buffers and no bind groups once the first step has run.
+
+mod kernels;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+pub use kernels::Kernel;
+
+use crate::error::{Error, Result};
+use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
+use crate::weights::{DType, TensorView};
+
+/// A GPU buffer with an identity, so bind groups can be cached by the buffers they bind.
+struct BufferInner {
+    id: u64,
+    buffer: wgpu::Buffer,
+}
+
+type Buffer = Rc<BufferInner>;
+
+/// A weight in its checkpoint dtype, packed into u32 words.
+pub struct GpuWeight {
+    buffer: Buffer,
+    dtype: DType,
+    shape: Vec<usize>,
+}
+
+/// An f32 activation `[rows, cols]` in an arena slot, returned to the arena when dropped.
+pub struct GpuTensor {
+    buffer: Buffer,
+    rows: usize,
+    cols: usize,
+    slot: usize,
+    arena: Rc<RefCell<Arena>>,
+}
+
+impl Drop for GpuTensor {
+    fn drop(&mut self) {
+        self.arena.borrow_mut().release(self.slot);
+    }
+}
+
+/// Per-layer key and value buffers, `[context, kv_dim]` f32 each.
+pub struct GpuKvCache {
+    keys: Vec<Buffer>,
+    values: Vec<Buffer>,
+    context: usize,
+    kv_dim: usize,
+}
+
+/// Activation buffers reused across ops, layers and tokens.
+#[derive(Default)]
+struct Arena {
+    slots: Vec<(Buffer, u64)>,
+    free: Vec<bool>,
+}
+
+impl Arena {
+    /// The smallest free slot of at least `bytes`, if any.
+    fn take(&mut self, bytes: u64) -> Option<(usize, Buffer)> {
+        let best = (0..self.slots.len())
+            .filter(|&i| self.free[i] && self.slots[i].1 >= bytes)
+            .min_by_key(|&i| (self.slots[i].1, i))?;
+        self.free[best] = false;
+        Some((best, self.slots[best].0.clone()))
+    }
+
+    fn push(&mut self, buffer: Buffer, bytes: u64) -> usize {
+        self.slots.push((buffer, bytes));
+        self.free.push(false);
+        self.slots.len() - 1
+    }
+
+    fn release(&mut self, slot: usize) {
+        self.free[slot] = true;
+    }
+
+    fn bytes(&self) -> u64 {
+        self.slots.iter().map(|(_, b)| b).sum()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    kernel: Kernel,
+    weight_dtype: Option<DType>,
+}
+
+struct Pipeline {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// Host-side data staged for the next submit: one region of a GPU buffer that grows as needed.
+struct Staged {
+    buffer: Buffer,
+    capacity: u64,
+    data: Vec<u8>,
+    usage: wgpu::BufferUsages,
+    label: &'static str,
+}
+
+/// Bytes reserved per dispatch in the params buffer (covers every `Params` struct).
+const PARAMS_BYTES: u64 = 64;
+
+/// The device, its queue and everything cached against them.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter_info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    /// The first error wgpu reported since it was last checked (validation, out of memory, loss).
+    error: Arc<Mutex<Option<String>>>,
+    next_id: u64,
+    pipelines: HashMap<PipelineKey, Rc<Pipeline>>,
+    layouts: HashMap<(u32, u32), wgpu::BindGroupLayout>,
+    bind_groups: HashMap<(PipelineKey, Vec<u64>), wgpu::BindGroup>,
+    arena: Rc<RefCell<Arena>>,
+    params: Staged,
+    params_stride: u64,
+    uploads: Staged,
+    results: Buffer,
+    staging: Option<(wgpu::Buffer, u64)>,
+    encoder: Option<wgpu::CommandEncoder>,
+    pass: Option<wgpu::ComputePass<'static>>,
+    memory: MemoryUse,
+}
+
+/// Options for picking an adapter.
+#[derive(Debug, Clone, Default)]
+pub struct GpuOptions {
+    /// Prefer a software adapter (tests on machines that also have a hardware one).
+    pub force_fallback_adapter: bool,
+}
+
+impl Gpu {
+    /// Opens the default adapter with the limits it offers.
+    pub async fn new(options: &GpuOptions) -> Result<Self> {
+        let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+        if cfg!(target_arch = "wasm32") {
+            descriptor.backends = wgpu::Backends::BROWSER_WEBGPU;
+        }
+        let instance = wgpu::Instance::new(descriptor);
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: options.force_fallback_adapter,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoAdapter(e.to_string()))?;
+        let adapter_info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::Device(e.to_string()))?;
+        let error = Arc::new(Mutex::new(None));
+        let sink = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
+        let params_stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
+        let gpu = Self {
+            params: Staged {
+                buffer: Rc::new(BufferInner {
+                    id: 0,
+                    buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("params"),
+                        size: params_stride,
+                        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                }),
+                capacity: params_stride,
+                data: Vec::new(),
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                label: "params",
+            },
+            uploads: Staged {
+                buffer: Rc::new(BufferInner {
+                    id: 1,
+                    buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("uploads"),
+                        size: 4096,
+                        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                }),
+                capacity: 4096,
+                data: Vec::new(),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                label: "uploads",
+            },
+            results: Rc::new(BufferInner {
+                id: 2,
+                buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("results"),
+                    size: 4096,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                }),
+            }),
+            next_id: 3,
+            device,
+            queue,
+            adapter_info,
+            limits,
+            error,
+            pipelines: HashMap::new(),
+            layouts: HashMap::new(),
+            bind_groups: HashMap::new(),
+            arena: Rc::default(),
+            params_stride,
+            staging: None,
+            encoder: None,
+            pass: None,
+            memory: MemoryUse::default(),
+        };
+        gpu.check_error()?;
+        Ok(gpu)
+    }
+
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.adapter_info
+    }
+
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// Bytes of activation buffers the arena holds.
+    pub fn activation_bytes(&self) -> u64 {
+        self.arena.borrow().bytes()
+    }
+
+    /// Number of cached bind groups (stable once a decode step has run).
+    pub fn bind_group_count(&self) -> usize {
+        self.bind_groups.len()
+    }
+
+    fn check_error(&self) -> Result<()> {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.take() {
+            Some(message) => Err(Error::Device(message)),
+            None => Ok(()),
+        }
+    }
+
+    fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
+        let binding = self.limits.max_storage_buffer_binding_size as u64;
+        let max = self.limits.max_buffer_size.min(binding);
+        if bytes > max {
+            return Err(Error::DeviceLimit(format!(
+                "{what} needs a buffer of {bytes} bytes; the adapter allows {max}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_buffer(&mut self, label: &str, bytes: u64, usage: wgpu::BufferUsages) -> Buffer {
+        let id = self.next_id;
+        self.next_id += 1;
+        // Bindings must be non-empty and sizes a multiple of 4.
+        let size = bytes.max(4).next_multiple_of(4);
+        Rc::new(BufferInner {
+            id,
+            buffer: self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            }),
+        })
+    }
+
+    fn activation(&mut self, rows: usize, cols: usize) -> Result<GpuTensor> {
+        let bytes = (rows * cols * 4).max(4) as u64;
+        self.check_size("an activation", bytes)?;
+        let taken = self.arena.borrow_mut().take(bytes);
+        let (slot, buffer) = match taken {
+            Some(found) => found,
+            None => {
+                let usage = wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST;
+                let buffer = self.create_buffer("activation", bytes, usage);
+                let slot = self.arena.borrow_mut().push(buffer.clone(), bytes);
+                (slot, buffer)
+            }
+        };
+        Ok(GpuTensor {
+            buffer,
+            rows,
+            cols,
+            slot,
+            arena: self.arena.clone(),
+        })
+    }
+
+    fn layout(&mut self, reads: u32, writes: u32) -> wgpu::BindGroupLayout {
+        let device = &self.device;
+        self.layouts
+            .entry((reads, writes))
+            .or_insert_with(|| {
+                let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+                    binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                };
+                let mut entries: Vec<_> = (0..reads).map(|b| storage(b, true)).collect();
+                entries.extend((reads..reads + writes).map(|b| storage(b, false)));
+                entries.push(wgpu::BindGroupLayoutEntry {
+                    binding: reads + writes,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                });
+                device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: None,
+                    entries: &entries,
+                })
+            })
+            .clone()
+    }
+
+    fn pipeline(&mut self, key: PipelineKey) -> Rc<Pipeline> {
+        if let Some(pipeline) = self.pipelines.get(&key) {
+            return pipeline.clone();
+        }
+        let kernel = key.kernel;
+        let (reads, writes) = kernel.storage_bindings();
+        let layout = self.layout(reads, writes);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.name()),
+                source: wgpu::ShaderSource::Wgsl(kernel.source()),
+            });
+        let pipeline_layout = self
+            .device
+            .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(kernel.name()),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+        let constants = kernel.constants(key.weight_dtype);
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel.name()),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(kernel.name()),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    ..Default::default()
+                },
+                cache: None,
+            });
+        let pipeline = Rc::new(Pipeline { pipeline, layout });
+        self.pipelines.insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// Makes room for `extra` more bytes in a staged buffer, submitting what was recorded
+    /// against the old buffer before replacing it with a larger one.
+    fn reserve(&mut self, uploads: bool, extra: u64) -> Result<()> {
+        let staged = if uploads { &self.uploads } else { &self.params };
+        if staged.data.len() as u64 + extra <= staged.capacity {
+            return Ok(());
+        }
+        let (old_capacity, usage, label) = (staged.capacity, staged.usage, staged.label);
+        self.submit(None)?;
+        let capacity = (old_capacity * 2).max(extra.next_power_of_two());
+        let buffer = self.create_buffer(label, capacity, usage);
+        let staged = if uploads {
+            &mut self.uploads
+        } else {
+            &mut self.params
+        };
+        staged.buffer = buffer;
+        staged.capacity = capacity;
+        Ok(())
+    }
+
+    /// Stages u32 words for the next submit; returns their offset in words.
+    fn upload(&mut self, words: &[u32]) -> Result<u32> {
+        let bytes = (words.len() * 4) as u64;
+        self.check_size("uploaded ids", bytes)?;
+        self.reserve(true, bytes.max(4))?;
+        let offset = (self.uploads.data.len() / 4) as u32;
+        self.uploads.data.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+        if words.is_empty() {
+            self.uploads.data.extend([0; 4]);
+        }
+        Ok(offset)
+    }
+
+    /// Records one dispatch. `buffers` follow the kernel's binding order; `params` are the words
+    /// of its `Params` struct; `groups` is the workgroup grid.
+    fn dispatch(
+        &mut self,
+        kernel: Kernel,
+        weight_dtype: Option<DType>,
+        buffers: &[&Buffer],
+        params: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        debug_assert!(params.len() * 4 <= PARAMS_BYTES as usize);
+        let (reads, writes) = kernel.storage_bindings();
+        debug_assert_eq!(buffers.len() as u32, reads + writes);
+        if groups.contains(&0) {
+            return Ok(());
+        }
+        self.reserve(false, self.params_stride)?;
+        let key = PipelineKey {
+            kernel,
+            weight_dtype: weight_dtype.filter(|_| kernel.reads_weight()),
+        };
+        let pipeline = self.pipeline(key);
+        let params_offset = self.params.data.len() as u32;
+        self.params
+            .data
+            .extend(params.iter().flat_map(|w| w.to_le_bytes()));
+        self.params.data.resize(
+            (params_offset as u64 + self.params_stride) as usize,
+            0,
+        );
+        let mut ids: Vec<u64> = buffers.iter().map(|b| b.id).collect();
+        ids.push(self.params.buffer.id);
+        let bind_group = self.bind_groups.entry((key, ids)).or_insert_with(|| {
+            let mut entries: Vec<wgpu::BindGroupEntry> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.buffer.as_entire_binding(),
+                })
+                .collect();
+            entries.push(wgpu::BindGroupEntry {
+                binding: buffers.len() as u32,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &self.params.buffer.buffer,
+                    offset: 0,
+                    size: wgpu::BufferSize::new(PARAMS_BYTES),
+                }),
+            });
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(kernel.name()),
+                layout: &pipeline.layout,
+                entries: &entries,
+            })
+        });
+        if self.pass.is_none() {
+            let mut encoder = self
+                .encoder
+                .take()
+                .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
+            let pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor::default())
+                .forget_lifetime();
+            self.encoder = Some(encoder);
+            self.pass = Some(pass);
+        }
+        let pass = self.pass.as_mut().expect("pass was just opened");
+        pass.set_pipeline(&pipeline.pipeline);
+        pass.set_bind_group(0, &*bind_group, &[params_offset]);
+        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        Ok(())
+    }
+
+    /// A grid of `count` workgroups, folded into two dimensions past the per-dimension limit.
+    fn grid(&self, count: usize) -> [u32; 3] {
+        let max = self.limits.max_compute_workgroups_per_dimension as usize;
+        if count <= max {
+            [count as u32, 1, 1]
+        } else {
+            [max as u32, count.div_ceil(max) as u32, 1]
+        }
+    }
+
+    /// Workgroups of 256 threads covering `n` invocations.
+    fn grid_for(&self, n: usize) -> [u32; 3] {
+        self.grid(n.div_ceil(256))
+    }
+
+    /// Submits everything recorded, optionally followed by a copy of `bytes` of `src` into the
+    /// staging buffer, and returns once the GPU is done (natively) or the copy is mapped.
+    fn submit(&mut self, readback: Option<(&wgpu::Buffer, u64)>) -> Result<()> {
+        self.pass = None;
+        let mut encoder = self
+            .encoder
+            .take()
+            .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
+        if let Some((src, bytes)) = readback {
+            let needs_new = self.staging.as_ref().is_none_or(|(_, size)| *size < bytes);
+            if needs_new {
+                let size = bytes.next_multiple_of(256);
+                self.staging = Some((
+                    self.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("staging"),
+                        size,
+                        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    }),
+                    size,
+                ));
+            }
+            let (staging, _) = self.staging.as_ref().expect("staging was just made");
+            encoder.copy_buffer_to_buffer(src, 0, staging, 0, bytes);
+        }
+        for staged in [&mut self.params, &mut self.uploads] {
+            if !staged.data.is_empty() {
+                self.queue.write_buffer(&staged.buffer.buffer, 0, &staged.data);
+                staged.data.clear();
+            }
+        }
+        self.queue.submit([encoder.finish()]);
+        self.check_error()
+    }
+
+    /// Submits pending work and reads back the first `bytes` of `src`.
+    async fn read_bytes(&mut self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let bytes = bytes.next_multiple_of(4).max(4);
+        self.submit(Some((src, bytes)))?;
+        let (staging, _) = self.staging.as_ref().expect("submit made the staging buffer");
+        let slice = staging.slice(..bytes);
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            let _ = sender.send(result);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Device(e.to_string()))?;
+        let mapped = receiver
+            .await
+            .map_err(|_| Error::Device("the device was lost during a read".into()))?;
+        mapped.map_err(|e| Error::Device(e.to_string()))?;
+        let data = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Device(e.to_string()))?
+            .to_vec();
+        staging.unmap();
+        self.check_error()?;
+        Ok(data)
+    }
+
+    fn results_capacity(&self) -> usize {
+        (self.results.buffer.size() / 4) as usize
+    }
+
+    fn weight_elements(weight: &GpuWeight) -> usize {
+        weight.shape.iter().product()
+    }
+}
+
+fn words_to_f32(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn u(value: usize) -> u32 {
+    value as u32
+}
+
+impl Backend for Gpu {
+    type Tensor = GpuTensor;
+    type Weight = GpuWeight;
+    type KvCache = GpuKvCache;
+
+    fn device_name(&self) -> String {
+        format!(
+            "{} ({:?})",
+            self.adapter_info.name, self.adapter_info.backend
+        )
+    }
+
+    fn memory(&self) -> MemoryUse {
+        self.memory
+    }
+
+    fn upload_weight(&mut self, name: &str, view: TensorView<'_>) -> Result<GpuWeight> {
+        let bytes = view.bytes.len() as u64;
+        self.check_size(&format!("weight `{name}`"), bytes)?;
+        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let buffer = self.create_buffer(name, bytes, usage);
+        // write_buffer needs a multiple of 4 bytes; odd-length 16-bit tensors get one pad half.
+        if bytes % 4 == 0 {
+            self.queue.write_buffer(&buffer.buffer, 0, view.bytes);
+        } else {
+            let mut padded = view.bytes.to_vec();
+            padded.resize(bytes.next_multiple_of(4) as usize, 0);
+            self.queue.write_buffer(&buffer.buffer, 0, &padded);
+        }
+        self.memory.weights += bytes.next_multiple_of(4);
+        self.check_error()?;
+        Ok(GpuWeight {
+            buffer,
+            dtype: view.dtype,
+            shape: view.shape.to_vec(),
+        })
+    }
+
+    fn tensor(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<GpuTensor> {
+        if data.len() != rows * cols {
+            return Err(Error::InvalidArgument(format!(
+                "{} values for a [{rows}, {cols}] tensor",
+                data.len()
+            )));
+        }
+        let tensor = self.activation(rows, cols)?;
+        // Ordered before the next submit, and so before any dispatch that reads it.
+        self.submit(None)?;
+        self.queue
+            .write_buffer(&tensor.buffer.buffer, 0, bytemuck::cast_slice(data));
+        Ok(tensor)
+    }
+
+    fn kv_cache(&mut self, n_layers: usize, context: usize, kv_dim: usize) -> Result<GpuKvCache> {
+        let bytes = (context * kv_dim * 4) as u64;
+        self.check_size("the KV cache of one layer", bytes)?;
+        let usage = wgpu::BufferUsages::STORAGE;
+        let mut keys = Vec::with_capacity(n_layers);
+        let mut values = Vec::with_capacity(n_layers);
+        for _ in 0..n_layers {
+            keys.push(self.create_buffer("keys", bytes, usage));
+            values.push(self.create_buffer("values", bytes, usage));
+        }
+        self.memory.kv_cache += 2 * n_layers as u64 * bytes;
+        self.check_error()?;
+        Ok(GpuKvCache {
+            keys,
+            values,
+            context,
+            kv_dim,
+        })
+    }
+
+    fn shape(&self, x: &GpuTensor) -> (usize, usize) {
+        (x.rows, x.cols)
+    }
+
+    fn embedding(&mut self, table: &GpuWeight, ids: &[u32]) -> Result<GpuTensor> {
+        let [vocab, hidden] = table.shape[..] else {
+            return Err(Error::InvalidArgument("embedding table must be 2-D".into()));
+        };
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
+            return Err(Error::TokenOutOfRange { id, vocab });
+        }
+        let ids_offset = self.upload(ids)?;
+        let out = self.activation(ids.len(), hidden)?;
+        let uploads = self.uploads.buffer.clone();
+        self.dispatch(
+            Kernel::Embedding,
+            Some(table.dtype),
+            &[&uploads, &table.buffer, &out.buffer],
+            &[u(ids.len()), u(hidden), u(vocab), ids_offset],
+            self.grid_for(ids.len() * hidden),
+        )?;
+        Ok(out)
+    }
+
+    fn rms_norm(&mut self, x: &GpuTensor, weight: &GpuWeight, eps: f32) -> Result<GpuTensor> {
+        let cols = Self::weight_elements(weight);
+        let total = x.rows * x.cols;
+        if cols == 0 || total % cols != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "rms_norm: weight of {cols} does not divide a [{}, {}] input",
+                x.rows, x.cols
+            )));
+        }
+        let rows = total / cols;
+        let out = self.activation(x.rows, x.cols)?;
+        self.dispatch(
+            Kernel::RmsNorm,
+            Some(weight.dtype),
+            &[&x.buffer, &weight.buffer, &out.buffer],
+            &[u(rows), u(cols), eps.to_bits()],
+            self.grid(rows),
+        )?;
+        Ok(out)
+    }
+
+    fn linear(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
+        let [n, k] = w.shape[..] else {
+            return Err(Error::InvalidArgument("linear weight must be 2-D".into()));
+        };
+        if x.cols != k {
+            return Err(Error::InvalidArgument(format!(
+                "linear: input has {} columns, weight expects {k}",
+                x.cols
+            )));
+        }
+        let out = self.activation(x.rows, n)?;
+        if x.rows == 1 {
+            self.dispatch(
+                Kernel::Matvec,
+                Some(w.dtype),
+                &[&x.buffer, &w.buffer, &out.buffer],
+                &[u(n), u(k)],
+                self.grid(n.div_ceil(8)),
+            )?;
+        } else {
+            self.dispatch(
+                Kernel::Matmul,
+                Some(w.dtype),
+                &[&x.buffer, &w.buffer, &out.buffer],
+                &[u(x.rows), u(n), u(k)],
+                [u(n.div_ceil(64)), u(x.rows.div_ceil(64)), 1],
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn add_bias(&mut self, x: &mut GpuTensor, bias: &GpuWeight) -> Result<()> {
+        if Self::weight_elements(bias) != x.cols {
+            return Err(Error::InvalidArgument("bias length differs from columns".into()));
+        }
+        self.dispatch(
+            Kernel::BiasAdd,
+            Some(bias.dtype),
+            &[&bias.buffer, &x.buffer],
+            &[u(x.rows), u(x.cols)],
+            self.grid_for(x.rows * x.cols),
+        )
+    }
+
+    fn add(&mut self, x: &mut GpuTensor, y: &GpuTensor) -> Result<()> {
+        if (x.rows, x.cols) != (y.rows, y.cols) {
+            return Err(Error::InvalidArgument("add: shapes differ".into()));
+        }
+        let n = x.rows * x.cols;
+        self.dispatch(
+            Kernel::Add,
+            None,
+            &[&y.buffer, &x.buffer],
+            &[u(n)],
+            self.grid_for(n),
+        )
+    }
+
+    fn silu_mul(&mut self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
+        if (gate.rows, gate.cols) != (up.rows, up.cols) {
+            return Err(Error::InvalidArgument("silu_mul: shapes differ".into()));
+        }
+        let out = self.activation(gate.rows, gate.cols)?;
+        let n = gate.rows * gate.cols;
+        self.dispatch(
+            Kernel::SiluMul,
+            None,
+            &[&gate.buffer, &up.buffer, &out.buffer],
+            &[u(n)],
+            self.grid_for(n),
+        )?;
+        Ok(out)
+    }
+
+    fn rope(
+        &mut self,
+        x: &mut GpuTensor,
+        table: &GpuWeight,
+        head_dim: usize,
+        start_pos: usize,
+        layout: RopeLayout,
+    ) -> Result<()> {
+        let positions = Self::weight_elements(table) / head_dim.max(1);
+        if head_dim % 2 != 0 || x.cols % head_dim != 0 || start_pos + x.rows > positions {
+            return Err(Error::InvalidArgument(format!(
+                "rope: head_dim {head_dim}, {} columns, positions {start_pos}..{} of {positions}",
+                x.cols,
+                start_pos + x.rows
+            )));
+        }
+        let n_heads = x.cols / head_dim;
+        let pairs = x.rows * n_heads * head_dim / 2;
+        self.dispatch(
+            Kernel::Rope,
+            None,
+            &[&table.buffer, &x.buffer],
+            &[
+                u(x.rows),
+                u(n_heads),
+                u(head_dim),
+                u(start_pos),
+                u((layout == RopeLayout::Interleaved) as usize),
+            ],
+            self.grid_for(pairs),
+        )
+    }
+
+    fn softmax(&mut self, x: &mut GpuTensor) -> Result<()> {
+        self.dispatch(
+            Kernel::Softmax,
+            None,
+            &[&x.buffer],
+            &[u(x.rows), u(x.cols)],
+            self.grid(x.rows),
+        )
+    }
+
+    fn write_kv(
+        &mut self,
+        cache: &mut GpuKvCache,
+        layer: usize,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        start_pos: usize,
+    ) -> Result<()> {
+        if k.cols != cache.kv_dim || v.cols != cache.kv_dim || start_pos + k.rows > cache.context
+        {
+            return Err(Error::InvalidArgument(format!(
+                "write_kv: positions {start_pos}..{} of a {}-token cache",
+                start_pos + k.rows,
+                cache.context
+            )));
+        }
+        let n = k.rows * k.cols;
+        let dst_offset = start_pos * cache.kv_dim;
+        let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
+        for (src, dst) in [(&k.buffer, &keys), (&v.buffer, &values)] {
+            self.dispatch(
+                Kernel::Copy,
+                None,
+                &[src, dst],
+                &[u(n), 0, u(dst_offset)],
+                self.grid_for(n),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn attention(
+        &mut self,
+        q: &GpuTensor,
+        cache: &GpuKvCache,
+        layer: usize,
+        shape: AttentionShape,
+    ) -> Result<GpuTensor> {
+        let seq = q.rows;
+        let kv_len = shape.start_pos + seq;
+        if q.cols != shape.n_heads * shape.head_dim
+            || shape.n_heads % shape.n_kv_heads != 0
+            || kv_len > cache.context
+        {
+            return Err(Error::InvalidArgument(format!(
+                "attention: {shape:?} on a [{seq}, {}] query and a {}-token cache",
+                q.cols, cache.context
+            )));
+        }
+        let mut scores = self.activation(shape.n_heads * seq, kv_len)?;
+        let dims = [
+            u(seq),
+            u(kv_len),
+            u(shape.n_heads),
+            u(shape.n_kv_heads),
+            u(shape.head_dim),
+            u(shape.start_pos),
+        ];
+        let scale = 1.0 / (shape.head_dim as f32).sqrt();
+        let keys = cache.keys[layer].clone();
+        let values = cache.values[layer].clone();
+        let mut params = dims.to_vec();
+        params.push(scale.to_bits());
+        self.dispatch(
+            Kernel::AttentionScores,
+            None,
+            &[&q.buffer, &keys, &scores.buffer],
+            &params,
+            self.grid_for(shape.n_heads * seq * kv_len),
+        )?;
+        self.softmax(&mut scores)?;
+        let out = self.activation(seq, q.cols)?;
+        self.dispatch(
+            Kernel::AttentionValues,
+            None,
+            &[&scores.buffer, &values, &out.buffer],
+            &dims,
+            self.grid_for(seq * q.cols),
+        )?;
+        Ok(out)
+    }
+
+    fn last_row(&mut self, x: &GpuTensor) -> Result<GpuTensor> {
+        let out = self.activation(1, x.cols)?;
+        self.dispatch(
+            Kernel::Copy,
+            None,
+            &[&x.buffer, &out.buffer],
+            &[u(x.cols), u((x.rows - 1) * x.cols), 0],
+            self.grid_for(x.cols),
+        )?;
+        Ok(out)
+    }
+
+    fn repetition_penalty(
+        &mut self,
+        logits: &mut GpuTensor,
+        ids: &[u32],
+        penalty: f32,
+    ) -> Result<()> {
+        let mut distinct: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|&id| (id as usize) < logits.cols)
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.is_empty() {
+            return Ok(());
+        }
+        let ids_offset = self.upload(&distinct)?;
+        let uploads = self.uploads.buffer.clone();
+        let offset = (logits.rows - 1) * logits.cols;
+        self.dispatch(
+            Kernel::RepetitionPenalty,
+            None,
+            &[&uploads, &logits.buffer],
+            &[u(distinct.len()), u(offset), penalty.to_bits(), ids_offset],
+            self.grid_for(distinct.len()),
+        )
+    }
+
+    async fn argmax(&mut self, logits: &GpuTensor) -> Result<u32> {
+        let offset = (logits.rows - 1) * logits.cols;
+        let results = self.results.clone();
+        self.dispatch(
+            Kernel::Argmax,
+            None,
+            &[&logits.buffer, &results],
+            &[u(logits.cols), u(offset)],
+            [1, 1, 1],
+        )?;
+        let bytes = self.read_bytes(&results.buffer, 4).await?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
+
+    async fn top_k(&mut self, logits: &GpuTensor, k: usize) -> Result<Vec<(u32, f32)>> {
+        let k = k.min(logits.cols).min(self.results_capacity() / 2);
+        let offset = (logits.rows - 1) * logits.cols;
+        let results = self.results.clone();
+        self.dispatch(
+            Kernel::TopK,
+            None,
+            &[&logits.buffer, &results],
+            &[u(logits.cols), u(offset), u(k)],
+            [1, 1, 1],
+        )?;
+        let bytes = self.read_bytes(&results.buffer, (8 * k) as u64).await?;
+        let words: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes);
+        Ok((0..k)
+            .map(|i| (words[i], f32::from_bits(words[k + i])))
+            .collect())
+    }
+
+    async fn read(&mut self, x: &GpuTensor) -> Result<Vec<f32>> {
+        let bytes = (x.rows * x.cols * 4) as u64;
+        let buffer = x.buffer.clone();
+        let data = self.read_bytes(&buffer.buffer, bytes).await?;
+        let mut values = words_to_f32(&data);
+        values.truncate(x.rows * x.cols);
+        Ok(values)
+    }
+}

@@ -1,0 +1,124 @@
+//! The op interface a model is written against. Two backends implement it: [`crate::gpu`]
+//! (hand-written WGSL kernels recorded into one command encoder) and [`crate::cpu`] (burn's CPU
+//! backend), which is also the reference every kernel is tested against.
+//!
+//! Activations are f32 matrices `[rows, cols]`. Weights keep their checkpoint dtype; how a
+//! backend stores them is its own business, so quantization stays a property of the weight.
+
+use crate::error::Result;
+use crate::weights::TensorView;
+
+/// Which dimensions rotary embedding pairs up within a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeLayout {
+    /// Pairs (i, i + head_dim / 2): Hugging Face checkpoints.
+    HalfSplit,
+    /// Pairs (2i, 2i + 1): GGUF checkpoints and the original Llama code.
+    Interleaved,
+}
+
+/// Shape of an attention call over the KV cache.
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionShape {
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub head_dim: usize,
+    /// Position of the first query; the cache already holds this many earlier tokens.
+    pub start_pos: usize,
+}
+
+/// Bytes a backend holds on its device.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryUse {
+    pub weights: u64,
+    pub kv_cache: u64,
+}
+
+// The futures are awaited by the engine on one thread (the browser's), so no Send bound is
+// wanted on them.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// An f32 activation matrix `[rows, cols]`.
+    type Tensor;
+    /// A weight in its storage dtype.
+    type Weight;
+    /// Keys and values of every layer, `[context, n_kv_heads * head_dim]` each.
+    type KvCache;
+
+    /// Human-readable name of the device ("cpu (burn flex)", the adapter name).
+    fn device_name(&self) -> String;
+    fn memory(&self) -> MemoryUse;
+
+    /// Copies a checkpoint tensor to the device, keeping its dtype where the backend can.
+    fn upload_weight(&mut self, name: &str, view: TensorView<'_>) -> Result<Self::Weight>;
+    /// An activation from host data (tests, tables).
+    fn tensor(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Self::Tensor>;
+    fn kv_cache(&mut self, n_layers: usize, context: usize, kv_dim: usize)
+        -> Result<Self::KvCache>;
+    fn shape(&self, x: &Self::Tensor) -> (usize, usize);
+
+    /// `[seq] -> [seq, hidden]`: rows of `table` (`[vocab, hidden]`).
+    fn embedding(&mut self, table: &Self::Weight, ids: &[u32]) -> Result<Self::Tensor>;
+    /// `[rows, cols] -> [rows, cols]`, with `weight` of length `cols`.
+    fn rms_norm(
+        &mut self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        eps: f32,
+    ) -> Result<Self::Tensor>;
+    /// `x: [rows, in], w: [out, in] -> [rows, out]`.
+    fn linear(&mut self, x: &Self::Tensor, w: &Self::Weight) -> Result<Self::Tensor>;
+    /// `x[r, :] += bias`.
+    fn add_bias(&mut self, x: &mut Self::Tensor, bias: &Self::Weight) -> Result<()>;
+    /// `x += y`.
+    fn add(&mut self, x: &mut Self::Tensor, y: &Self::Tensor) -> Result<()>;
+    /// `silu(gate) * up`.
+    fn silu_mul(&mut self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
+    /// In place on `x: [seq, n_heads * head_dim]`; `table: [context, head_dim / 2, 2]` holds
+    /// (cos, sin) per position and pair.
+    fn rope(
+        &mut self,
+        x: &mut Self::Tensor,
+        table: &Self::Weight,
+        head_dim: usize,
+        start_pos: usize,
+        layout: RopeLayout,
+    ) -> Result<()>;
+    /// Softmax over each row, in place.
+    fn softmax(&mut self, x: &mut Self::Tensor) -> Result<()>;
+    /// Stores `k, v: [seq, kv_dim]` at positions `start_pos..start_pos + seq` of `layer`.
+    fn write_kv(
+        &mut self,
+        cache: &mut Self::KvCache,
+        layer: usize,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        start_pos: usize,
+    ) -> Result<()>;
+    /// Causal attention of `q: [seq, n_heads * head_dim]` over the first
+    /// `start_pos + seq` cached positions of `layer` -> `[seq, n_heads * head_dim]`.
+    fn attention(
+        &mut self,
+        q: &Self::Tensor,
+        cache: &Self::KvCache,
+        layer: usize,
+        shape: AttentionShape,
+    ) -> Result<Self::Tensor>;
+    /// `[rows, cols] -> [1, cols]`.
+    fn last_row(&mut self, x: &Self::Tensor) -> Result<Self::Tensor>;
+    /// On the last row of `logits`, for each distinct id: divides positive logits by `penalty`
+    /// and multiplies negative ones.
+    fn repetition_penalty(
+        &mut self,
+        logits: &mut Self::Tensor,
+        ids: &[u32],
+        penalty: f32,
+    ) -> Result<()>;
+
+    /// Index of the largest value of the last row (the first on ties).
+    async fn argmax(&mut self, logits: &Self::Tensor) -> Result<u32>;
+    /// The `k` largest values of the last row with their indices, in descending order.
+    async fn top_k(&mut self, logits: &Self::Tensor, k: usize) -> Result<Vec<(u32, f32)>>;
+    /// All values, row-major.
+    async fn read(&mut self, x: &Self::Tensor) -> Result<Vec<f32>>;
+}
