@@ -1,10 +1,17 @@
 //! hearth: small open models on WebGPU compute shaders, in the browser and natively.
 
+pub mod chat;
 pub mod config;
 pub mod cpu;
+pub mod engine;
 pub mod error;
 pub mod gpu;
+pub mod llama;
 pub mod ops;
+pub mod sampling;
+pub mod tokenizer;
 pub mod weights;
 
 pub use error::{Error, Result};
+
+pub use engine::{DeviceKind, Engine, GenerateRequest, Generation, LoadOptions, Prompt};

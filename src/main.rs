@@ -1,1 +1,307 @@
-fn main() {}
+//! The `hearth` command line: generate, logits, info and bench on a model folder.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use hearth::chat::ChatMessage;
+use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
+use hearth::sampling::SamplingParams;
+use hearth::weights::Folder;
+use hearth::Error;
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "Small open models on WebGPU compute shaders")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Device {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// A Hugging Face model folder (config.json, *.safetensors, tokenizer.json).
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, value_enum, default_value = "gpu")]
+    device: Device,
+    /// KV-cache length in tokens (default: the model's window, at most 4096).
+    #[arg(long)]
+    context: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate text, streaming it to stdout.
+    Generate {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, conflicts_with = "ids")]
+        prompt: Option<String>,
+        /// Prompt token ids, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        ids: Option<Vec<u32>>,
+        /// Wrap the prompt as a user message in the model's chat template.
+        #[arg(long)]
+        chat: bool,
+        #[arg(long, default_value_t = 256)]
+        max_tokens: usize,
+        /// 0 is greedy.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        #[arg(long, default_value_t = 0.0)]
+        min_p: f32,
+        #[arg(long, default_value_t = 1.0)]
+        repetition_penalty: f32,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Stop when this string is generated (repeatable).
+        #[arg(long)]
+        stop: Vec<String>,
+        /// Keep generating past end-of-sequence tokens.
+        #[arg(long)]
+        ignore_eos: bool,
+        /// Print one JSON object instead of streaming text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the logits for a sequence of token ids as JSON.
+    Logits {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<u32>,
+        /// Every position's logits instead of the last one's.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Describe a model and the device it would run on.
+    Info {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure load time, prefill and decode speed.
+    Bench {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[arg(long, default_value_t = 128)]
+        prompt_tokens: usize,
+        #[arg(long, default_value_t = 64)]
+        gen_tokens: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+}
+
+async fn load(args: &ModelArgs) -> Result<Engine, Error> {
+    let files = Folder::new(&args.model)?;
+    let options = LoadOptions {
+        device: match args.device {
+            Device::Gpu => DeviceKind::Gpu,
+            Device::Cpu => DeviceKind::Cpu,
+        },
+        context: args.context,
+        ..Default::default()
+    };
+    Engine::load(&files, &options).await
+}
+
+fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string(value).expect("JSON values serialize"));
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Generate {
+            model,
+            prompt,
+            ids,
+            chat,
+            max_tokens,
+            temperature,
+            top_k,
+            top_p,
+            min_p,
+            repetition_penalty,
+            seed,
+            stop,
+            ignore_eos,
+            json,
+        } => {
+            let prompt = match (prompt, ids) {
+                (Some(text), None) if chat => Prompt::Chat(vec![ChatMessage::new("user", text)]),
+                (Some(text), None) => Prompt::Text(text),
+                (None, Some(ids)) => Prompt::Ids(ids),
+                _ => {
+                    return Err(Error::InvalidArgument(
+                        "give exactly one of --prompt and --ids".into(),
+                    ))
+                }
+            };
+            let mut engine = load(&model).await?;
+            let request = GenerateRequest {
+                prompt,
+                max_tokens,
+                sampling: SamplingParams {
+                    temperature,
+                    top_k,
+                    top_p,
+                    min_p,
+                    repetition_penalty,
+                    seed,
+                },
+                stop,
+                ignore_eos,
+            };
+            let mut stdout = std::io::stdout();
+            let generation = engine
+                .generate(&request, &mut |_, text| {
+                    if !json {
+                        let _ = stdout.write_all(text.as_bytes());
+                        let _ = stdout.flush();
+                    }
+                    true
+                })
+                .await?;
+            if json {
+                let t = &generation.timings;
+                print_json(&json!({
+                    "ids": generation.ids,
+                    "text": generation.text,
+                    "prompt_tokens": generation.prompt_tokens,
+                    "completion_tokens": generation.ids.len(),
+                    "finish_reason": generation.finish_reason.as_str(),
+                    "timings": {
+                        "first_token_s": t.first_token_s,
+                        "prefill_tokens_per_s": t.prefill_tokens_per_s(),
+                        "decode_tokens_per_s": t.decode_tokens_per_s(),
+                    },
+                }));
+            } else {
+                println!();
+            }
+        }
+        Command::Logits { model, ids, all } => {
+            let mut engine = load(&model).await?;
+            let rows = engine.logits(&ids, all).await?;
+            if all {
+                print_json(&json!({ "logits": rows }));
+            } else {
+                print_json(&json!({ "logits": rows.last() }));
+            }
+        }
+        Command::Info { model, json } => {
+            let engine = load(&model).await?;
+            let info = engine.info();
+            if json {
+                print_json(&serde_json::to_value(info).expect("info serializes"));
+            } else {
+                let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+                println!("architecture: {}", info.architecture);
+                println!(
+                    "parameters:   {} ({} layers, hidden {}, {} heads, {} kv heads, vocab {})",
+                    info.parameters, info.layers, info.hidden, info.heads, info.kv_heads, info.vocab
+                );
+                println!("dtypes:       {}", info.dtypes.join(", "));
+                println!("backend:      {} on {}", info.backend, info.adapter);
+                println!("features:     {}", if info.features.is_empty() { "none".to_string() } else { info.features.join(", ") });
+                println!("weights:      {:.2} MiB", mib(info.weights_bytes));
+                println!("kv cache:     {:.2} MiB for {} tokens", mib(info.kv_cache_bytes), info.context);
+            }
+        }
+        Command::Bench {
+            model,
+            prompt_tokens,
+            gen_tokens,
+            runs,
+        } => bench(&model, prompt_tokens, gen_tokens, runs.max(1)).await?,
+    }
+    Ok(())
+}
+
+/// min, median and max of a series.
+fn summary(mut values: Vec<f64>) -> serde_json::Value {
+    values.sort_by(f64::total_cmp);
+    json!({
+        "min": values[0],
+        "median": values[values.len() / 2],
+        "max": values[values.len() - 1],
+    })
+}
+
+async fn bench(
+    args: &ModelArgs,
+    prompt_tokens: usize,
+    gen_tokens: usize,
+    runs: usize,
+) -> Result<(), Error> {
+    let started = web_time::Instant::now();
+    let mut engine = load(args).await?;
+    let load_s = started.elapsed().as_secs_f64();
+    let vocab = engine.info().vocab;
+    // A fixed, varied prompt: random weights make the token values irrelevant to speed.
+    let prompt: Vec<u32> = (0..prompt_tokens)
+        .map(|i| ((i * 7919 + 13) % vocab) as u32)
+        .collect();
+    let request = GenerateRequest {
+        prompt: Prompt::Ids(prompt),
+        max_tokens: gen_tokens,
+        sampling: SamplingParams::default(),
+        stop: Vec::new(),
+        ignore_eos: true,
+    };
+    let (mut first, mut prefill, mut decode) = (Vec::new(), Vec::new(), Vec::new());
+    // One warm-up run compiles pipelines and sizes buffers.
+    for run in 0..=runs {
+        engine.reset();
+        let generation = engine.generate(&request, &mut |_, _| true).await?;
+        if run > 0 {
+            let t = &generation.timings;
+            first.push(t.first_token_s);
+            prefill.push(t.prefill_tokens_per_s());
+            decode.push(t.decode_tokens_per_s());
+        }
+    }
+    let info = engine.info();
+    print_json(&json!({
+        "model": args.model.display().to_string(),
+        "backend": info.backend,
+        "adapter": info.adapter,
+        "dtypes": info.dtypes,
+        "prompt_tokens": prompt_tokens,
+        "gen_tokens": gen_tokens,
+        "runs": runs,
+        "load_s": load_s,
+        "time_to_first_token_s": summary(first),
+        "prefill_tokens_per_s": summary(prefill),
+        "decode_tokens_per_s": summary(decode),
+        "weights_bytes": info.weights_bytes,
+        "kv_cache_bytes": info.kv_cache_bytes,
+    }));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match pollster::block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

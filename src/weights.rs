@@ -327,6 +327,15 @@ impl Checkpoint {
         Ok(view)
     }
 
+    /// Number of scalar parameters over all tensors.
+    pub fn parameter_count(&self) -> u64 {
+        self.shards
+            .iter()
+            .flat_map(|s| s.entries.values())
+            .map(|e| e.shape.iter().product::<usize>() as u64)
+            .sum()
+    }
+
     /// The dtypes present, for reporting.
     pub fn dtypes(&self) -> Vec<DType> {
         let mut dtypes: Vec<DType> = self

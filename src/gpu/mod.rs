@@ -147,9 +147,13 @@ impl Gpu {
     /// Opens the default adapter with the limits it offers.
     pub async fn new(options: &GpuOptions) -> Result<Self> {
         let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        if cfg!(target_arch = "wasm32") {
-            descriptor.backends = wgpu::Backends::BROWSER_WEBGPU;
-        }
+        // Compute needs no GL; probing it only prints display-server noise on headless machines.
+        // WGPU_BACKEND still overrides.
+        descriptor.backends = if cfg!(target_arch = "wasm32") {
+            wgpu::Backends::BROWSER_WEBGPU
+        } else {
+            wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
+        };
         let instance = wgpu::Instance::new(descriptor);
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {

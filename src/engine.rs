@@ -1,0 +1,501 @@
+//! Loading a model folder onto a backend and generating text from it.
+
+use web_time::Instant;
+
+use crate::chat::{ChatMessage, ChatTemplate};
+use crate::config::{token_ids, LlamaConfig};
+use crate::cpu::Cpu;
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, GpuOptions};
+use crate::llama::Llama;
+use crate::ops::{Backend, MemoryUse};
+use crate::sampling::{sorted_candidates, Sampler, SamplingParams};
+use crate::tokenizer::Tokenizer;
+use crate::weights::{Checkpoint, ModelFiles};
+
+/// Where the forward pass runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: DeviceKind,
+    /// KV-cache length in tokens; defaults to the model's window, at most [`DEFAULT_CONTEXT`].
+    pub context: Option<usize>,
+    pub gpu: GpuOptions,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceKind::Gpu,
+            context: None,
+            gpu: GpuOptions::default(),
+        }
+    }
+}
+
+/// KV-cache length when none is asked for: long enough for chat, small enough for browsers.
+pub const DEFAULT_CONTEXT: usize = 4096;
+
+/// Prompts are prefilled in chunks of at most this many tokens, which bounds activation memory.
+pub const PREFILL_CHUNK: usize = 512;
+
+pub enum Prompt {
+    Text(String),
+    Ids(Vec<u32>),
+    Chat(Vec<ChatMessage>),
+}
+
+pub struct GenerateRequest {
+    pub prompt: Prompt,
+    pub max_tokens: usize,
+    pub sampling: SamplingParams,
+    pub stop: Vec<String>,
+    pub ignore_eos: bool,
+}
+
+impl GenerateRequest {
+    pub fn new(prompt: Prompt) -> Self {
+        Self {
+            prompt,
+            max_tokens: 256,
+            sampling: SamplingParams::default(),
+            stop: Vec::new(),
+            ignore_eos: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// An end-of-sequence token or a stop string.
+    Stop,
+    /// `max_tokens` or the end of the context window.
+    Length,
+}
+
+impl FinishReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// From the request to the first sampled token (prefill included).
+    pub first_token_s: f64,
+    /// Prompt tokens actually run (those already in the KV cache are skipped).
+    pub prefill_tokens: usize,
+    pub prefill_s: f64,
+    pub decode_s: f64,
+    pub decode_tokens: usize,
+}
+
+impl Timings {
+    pub fn prefill_tokens_per_s(&self) -> f64 {
+        self.prefill_tokens as f64 / self.prefill_s.max(1e-9)
+    }
+
+    pub fn decode_tokens_per_s(&self) -> f64 {
+        self.decode_tokens as f64 / self.decode_s.max(1e-9)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// Generated ids, without the prompt and without a final EOS.
+    pub ids: Vec<u32>,
+    pub text: String,
+    pub prompt_tokens: usize,
+    pub finish_reason: FinishReason,
+    pub timings: Timings,
+}
+
+/// What `hearth info` and `engine.info()` report.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    pub architecture: String,
+    pub parameters: u64,
+    pub dtypes: Vec<String>,
+    pub backend: String,
+    pub adapter: String,
+    pub features: Vec<String>,
+    pub context: usize,
+    pub weights_bytes: u64,
+    pub kv_cache_bytes: u64,
+    pub layers: usize,
+    pub hidden: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub vocab: usize,
+}
+
+struct Loaded<B: Backend> {
+    backend: B,
+    llama: Llama<B>,
+}
+
+enum Model {
+    Gpu(Box<Loaded<Gpu>>),
+    Cpu(Box<Loaded<Cpu>>),
+}
+
+pub struct Engine {
+    model: Model,
+    tokenizer: Tokenizer,
+    chat: Option<ChatTemplate>,
+    eos_ids: Vec<u32>,
+    /// Tokens whose keys and values the cache holds, in order from position 0.
+    cached: Vec<u32>,
+    info: ModelInfo,
+}
+
+fn read_json_optional(files: &dyn ModelFiles, name: &str) -> Result<Option<serde_json::Value>> {
+    if !files.exists(name) {
+        return Ok(None);
+    }
+    let text = files.read_text(name)?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::json(files.describe(name), e))
+}
+
+impl Engine {
+    /// Loads a Hugging Face model folder onto the chosen device.
+    pub async fn load(files: &dyn ModelFiles, options: &LoadOptions) -> Result<Self> {
+        let config_text = files.read_text("config.json")?;
+        let config = LlamaConfig::from_json(&config_text).map_err(|e| match e {
+            Error::Json { message, .. } => Error::json(files.describe("config.json"), message),
+            other => other,
+        })?;
+        let tokenizer_config = if files.exists("tokenizer_config.json") {
+            Some(files.read_text("tokenizer_config.json")?)
+        } else {
+            None
+        };
+        let tokenizer =
+            Tokenizer::from_bytes(&files.read("tokenizer.json")?, tokenizer_config.as_deref())
+                .map_err(|e| Error::Tokenizer(format!("{}: {e}", files.describe("tokenizer.json"))))?;
+        let chat = match &tokenizer.chat_template {
+            Some(template) => Some(ChatTemplate::new(
+                template,
+                tokenizer.bos_token.as_deref(),
+                tokenizer.eos_token.as_deref(),
+            )?),
+            None => None,
+        };
+        let generation = read_json_optional(files, "generation_config.json")?;
+        let mut eos_ids = token_ids(generation.as_ref().and_then(|g| g.get("eos_token_id")));
+        eos_ids.extend(&config.eos_token_ids);
+        if let Some(id) = tokenizer.eos_token.as_deref().and_then(|t| tokenizer.token_to_id(t)) {
+            eos_ids.push(id);
+        }
+        eos_ids.sort_unstable();
+        eos_ids.dedup();
+
+        let checkpoint = Checkpoint::load(files)?;
+        let context = options
+            .context
+            .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
+        let parameters = checkpoint_parameters(&checkpoint);
+        let dtypes = checkpoint.dtypes().iter().map(|d| d.name().to_string()).collect();
+        let model = match options.device {
+            DeviceKind::Gpu => {
+                let mut backend = Gpu::new(&options.gpu).await?;
+                let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
+                Model::Gpu(Box::new(Loaded { backend, llama }))
+            }
+            DeviceKind::Cpu => {
+                let mut backend = Cpu::new();
+                let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
+                Model::Cpu(Box::new(Loaded { backend, llama }))
+            }
+        };
+        let (backend, adapter, memory) = match &model {
+            Model::Gpu(m) => ("webgpu", m.backend.device_name(), m.backend.memory()),
+            Model::Cpu(m) => ("cpu", m.backend.device_name(), m.backend.memory()),
+        };
+        let info = ModelInfo {
+            architecture: config.architecture.name().to_string(),
+            parameters,
+            dtypes,
+            backend: backend.to_string(),
+            adapter,
+            features: Vec::new(),
+            context,
+            weights_bytes: memory.weights,
+            kv_cache_bytes: memory.kv_cache,
+            layers: config.n_layers,
+            hidden: config.hidden,
+            heads: config.n_heads,
+            kv_heads: config.n_kv_heads,
+            vocab: config.vocab,
+        };
+        Ok(Self {
+            model,
+            tokenizer,
+            chat,
+            eos_ids,
+            cached: Vec::new(),
+            info,
+        })
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    pub fn memory(&self) -> MemoryUse {
+        match &self.model {
+            Model::Gpu(m) => m.backend.memory(),
+            Model::Cpu(m) => m.backend.memory(),
+        }
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn eos_ids(&self) -> &[u32] {
+        &self.eos_ids
+    }
+
+    /// Forgets the KV cache contents, so the next request prefills from scratch.
+    pub fn reset(&mut self) {
+        self.cached.clear();
+    }
+
+    /// The prompt text a chat template makes of `messages`, with the assistant turn opened.
+    pub fn render_chat(&self, messages: &[ChatMessage]) -> Result<String> {
+        let template = self.chat.as_ref().ok_or_else(|| {
+            Error::ChatTemplate("tokenizer_config.json has no chat_template".into())
+        })?;
+        template.render(messages, true)
+    }
+
+    /// Token ids of a prompt. Plain text gets the tokenizer's special tokens (BOS); a chat
+    /// prompt's template writes its own.
+    pub fn prompt_ids(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        let ids = match prompt {
+            Prompt::Ids(ids) => ids.clone(),
+            Prompt::Text(text) => self.tokenizer.encode(text, true)?,
+            Prompt::Chat(messages) => self.tokenizer.encode(&self.render_chat(messages)?, false)?,
+        };
+        if ids.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.info.vocab) {
+            return Err(Error::TokenOutOfRange {
+                id,
+                vocab: self.info.vocab,
+            });
+        }
+        Ok(ids)
+    }
+
+    /// Logits for `ids` from position 0: every position's when `all`, else the last one's.
+    pub async fn logits(&mut self, ids: &[u32], all: bool) -> Result<Vec<Vec<f32>>> {
+        let ids = self.prompt_ids(&Prompt::Ids(ids.to_vec()))?;
+        self.cached.clear();
+        let result = match &mut self.model {
+            Model::Gpu(m) => logits_of(m, &ids, all).await,
+            Model::Cpu(m) => logits_of(m, &ids, all).await,
+        };
+        if result.is_ok() {
+            self.cached = ids;
+        }
+        result
+    }
+
+    /// Generates text; `on_token(id, text)` is called for each token with the text it completes
+    /// (possibly empty while a UTF-8 character or a possible stop string is incomplete) and
+    /// returns `false` to abort, which ends the call with [`Error::Aborted`].
+    pub async fn generate(
+        &mut self,
+        request: &GenerateRequest,
+        on_token: &mut dyn FnMut(u32, &str) -> bool,
+    ) -> Result<Generation> {
+        let started = Instant::now();
+        let prompt = self.prompt_ids(&request.prompt)?;
+        let mut sampler = Sampler::new(request.sampling.clone())?;
+        let context = self.info.context;
+        if prompt.len() > context {
+            return Err(Error::ContextOverflow {
+                prompt: prompt.len(),
+                requested: request.max_tokens,
+                context,
+            });
+        }
+        let mut job = Job {
+            tokenizer: &self.tokenizer,
+            eos_ids: if request.ignore_eos { &[] } else { &self.eos_ids },
+            request,
+            cached: &mut self.cached,
+            started,
+        };
+        let result = match &mut self.model {
+            Model::Gpu(m) => job.run(m, &prompt, &mut sampler, on_token).await,
+            Model::Cpu(m) => job.run(m, &prompt, &mut sampler, on_token).await,
+        };
+        if result.is_err() {
+            // The cache may hold a partial forward pass.
+            self.cached.clear();
+        }
+        result
+    }
+}
+
+fn checkpoint_parameters(checkpoint: &Checkpoint) -> u64 {
+    checkpoint.parameter_count()
+}
+
+async fn logits_of<B: Backend>(m: &mut Loaded<B>, ids: &[u32], all: bool) -> Result<Vec<Vec<f32>>> {
+    let mut rows = Vec::new();
+    let mut start = 0;
+    for chunk in ids.chunks(PREFILL_CHUNK) {
+        let is_last = start + chunk.len() == ids.len();
+        let logits = m.llama.forward(&mut m.backend, chunk, start, all)?;
+        if all || is_last {
+            let (n, vocab) = m.backend.shape(&logits);
+            let values = m.backend.read(&logits).await?;
+            rows.extend((0..n).map(|r| values[r * vocab..(r + 1) * vocab].to_vec()));
+        }
+        start += chunk.len();
+    }
+    Ok(rows)
+}
+
+/// One generation request in flight.
+struct Job<'a> {
+    tokenizer: &'a Tokenizer,
+    eos_ids: &'a [u32],
+    request: &'a GenerateRequest,
+    cached: &'a mut Vec<u32>,
+    started: Instant,
+}
+
+/// Length of the longest suffix of `text` that is a proper prefix of some stop string.
+fn held_back(text: &str, stop: &[String]) -> usize {
+    stop.iter()
+        .flat_map(|s| {
+            (1..s.len())
+                .rev()
+                .filter(|&n| s.is_char_boundary(n) && text.ends_with(&s[..n]))
+                .take(1)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+impl Job<'_> {
+    async fn run<B: Backend>(
+        &mut self,
+        m: &mut Loaded<B>,
+        prompt: &[u32],
+        sampler: &mut Sampler,
+        on_token: &mut dyn FnMut(u32, &str) -> bool,
+    ) -> Result<Generation> {
+        let context = m.llama.context();
+        // Reuse the cached prefix, but always run at least the last prompt token for its logits.
+        let reuse = self
+            .cached
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt.len() - 1);
+        self.cached.truncate(reuse);
+        let mut logits = None;
+        for chunk in prompt[reuse..].chunks(PREFILL_CHUNK) {
+            let start = self.cached.len();
+            logits = Some(m.llama.forward(&mut m.backend, chunk, start, false)?);
+            self.cached.extend_from_slice(chunk);
+        }
+        let mut logits = logits.expect("the prompt has at least one token to run");
+        let params = sampler.params().clone();
+        let mut history: Vec<u32> = prompt.to_vec();
+        let mut timings = Timings {
+            prefill_tokens: prompt.len() - reuse,
+            ..Default::default()
+        };
+        let mut decode_started = None;
+        let mut stream = self.tokenizer.decode_stream(true);
+        let mut ids = Vec::new();
+        let mut text = String::new();
+        let mut emitted = 0;
+        let mut finish = FinishReason::Length;
+        while ids.len() < self.request.max_tokens {
+            if params.repetition_penalty != 1.0 {
+                m.backend
+                    .repetition_penalty(&mut logits, &history, params.repetition_penalty)?;
+            }
+            let token = if params.is_greedy() {
+                m.backend.argmax(&logits).await?
+            } else {
+                let candidates = match params.device_top_k() {
+                    Some(k) => m.backend.top_k(&logits, k).await?,
+                    None => sorted_candidates(&m.backend.read(&logits).await?),
+                };
+                sampler.sample(&candidates)?
+            };
+            if decode_started.is_none() {
+                let elapsed = self.started.elapsed().as_secs_f64();
+                timings.first_token_s = elapsed;
+                timings.prefill_s = elapsed;
+                decode_started = Some(Instant::now());
+            }
+            if self.eos_ids.contains(&token) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            ids.push(token);
+            history.push(token);
+            if let Some(piece) = stream.step(token)? {
+                text.push_str(&piece);
+            }
+            let stop_at = self
+                .request
+                .stop
+                .iter()
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| text.find(s.as_str()))
+                .min();
+            if let Some(at) = stop_at {
+                text.truncate(at.max(emitted));
+                on_token(token, &text[emitted..]);
+                finish = FinishReason::Stop;
+                break;
+            }
+            let safe = text.len() - held_back(&text, &self.request.stop);
+            let keep_going = on_token(token, &text[emitted..safe.max(emitted)]);
+            emitted = safe.max(emitted);
+            if !keep_going {
+                return Err(Error::Aborted);
+            }
+            if ids.len() == self.request.max_tokens || self.cached.len() >= context {
+                break;
+            }
+            let position = self.cached.len();
+            logits = m.llama.forward(&mut m.backend, &[token], position, false)?;
+            self.cached.push(token);
+        }
+        if let Some(started) = decode_started {
+            timings.decode_s = started.elapsed().as_secs_f64();
+            timings.decode_tokens = ids.len().saturating_sub(1);
+        }
+        Ok(Generation {
+            ids,
+            text,
+            prompt_tokens: prompt.len(),
+            finish_reason: finish,
+            timings,
+        })
+    }
+}
