@@ -1,0 +1,85 @@
+//! Shared test helpers: the GPU (lavapipe in CI), seeded random data, fixtures, comparisons.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use hearth::gpu::{Gpu, GpuOptions};
+use hearth::weights::DType;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// The GPU adapter, or `None` on a developer machine without Vulkan. In CI (`CI` set) or when a
+/// Vulkan loader is present, a missing adapter fails the test instead of skipping it.
+pub fn gpu() -> Option<Gpu> {
+    match pollster::block_on(Gpu::new(&GpuOptions::default())) {
+        Ok(gpu) => Some(gpu),
+        Err(error) => {
+            let vulkan_present = ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib/libvulkan.so.1"]
+                .iter()
+                .any(|p| Path::new(p).exists());
+            if std::env::var_os("CI").is_some() || vulkan_present {
+                panic!("no GPU adapter ({error}); install mesa-vulkan-drivers for lavapipe");
+            }
+            eprintln!("SKIPPED: no Vulkan on this machine ({error})");
+            None
+        }
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn rng(seed: u64) -> SmallRng {
+    SmallRng::seed_from_u64(seed)
+}
+
+/// Uniform values in [-scale, scale).
+pub fn random(rng: &mut SmallRng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-scale..scale)).collect()
+}
+
+/// `values` rounded to `dtype`, as little-endian checkpoint bytes, and the rounded values.
+pub fn encode(values: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
+    match dtype {
+        DType::F32 => (
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            values.to_vec(),
+        ),
+        DType::F16 => {
+            let halves: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
+            (
+                halves.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                halves.iter().map(|v| v.to_f32()).collect(),
+            )
+        }
+        DType::BF16 => {
+            let halves: Vec<half::bf16> =
+                values.iter().map(|&v| half::bf16::from_f32(v)).collect();
+            (
+                halves.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                halves.iter().map(|v| v.to_f32()).collect(),
+            )
+        }
+    }
+}
+
+/// Fails naming the case, the worst index and both values when `actual` differs from
+/// `expected` by more than `tolerance` times the largest expected magnitude (at least 1).
+pub fn assert_close(case: &str, actual: &[f32], expected: &[f32], tolerance: f32) {
+    assert_eq!(actual.len(), expected.len(), "{case}: lengths differ");
+    let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let (worst, error) = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .enumerate()
+        .fold((0, 0.0f32), |best, (i, e)| if e > best.1 || e.is_nan() { (i, e) } else { best });
+    assert!(
+        error <= tolerance * scale && !error.is_nan(),
+        "{case}: index {worst}: got {}, expected {} (error {error:e}, allowed {:e})",
+        actual[worst],
+        expected[worst],
+        tolerance * scale
+    );
+}

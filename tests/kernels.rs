@@ -1,0 +1,282 @@
+//! Every WGSL kernel against burn's CPU implementation of the same op, on seeded random data
+//! over shape sweeps with awkward sizes. A failure names the op, its shape and the worst index.
+
+mod common;
+
+use common::{assert_close, encode, random, rng};
+use hearth::cpu::Cpu;
+use hearth::gpu::Gpu;
+use hearth::ops::{AttentionShape, Backend, RopeLayout};
+use hearth::weights::{DType, TensorView};
+
+const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
+
+fn weight<B: Backend>(b: &mut B, bytes: &[u8], dtype: DType, shape: &[usize]) -> B::Weight {
+    let view = TensorView {
+        dtype,
+        shape,
+        bytes,
+    };
+    b.upload_weight("w", view).unwrap()
+}
+
+fn read<B: Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
+    pollster::block_on(b.read(x)).unwrap()
+}
+
+
+struct Pair {
+    gpu: Gpu,
+    cpu: Cpu,
+}
+
+fn pair() -> Option<Pair> {
+    Some(Pair {
+        gpu: common::gpu()?,
+        cpu: Cpu::new(),
+    })
+}
+
+macro_rules! on_both {
+    ($pair:expr, $case:expr, $tol:expr, |$b:ident| $body:expr) => {{
+        let gpu_out = {
+            let $b = &mut $pair.gpu;
+            $body
+        };
+        let cpu_out = {
+            let $b = &mut $pair.cpu;
+            $body
+        };
+        assert_close(&$case, &gpu_out, &cpu_out, $tol);
+    }};
+}
+
+#[test]
+fn embedding() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(1);
+    for dtype in DTYPES {
+        for (vocab, hidden, seq) in [(7, 3, 1), (65, 63, 7), (300, 65, 3)] {
+            let (bytes, _) = encode(&random(&mut r, vocab * hidden, 1.0), dtype);
+            let ids: Vec<u32> = (0..seq).map(|i| ((i * 31 + 5) % vocab) as u32).collect();
+            let case = format!("embedding(vocab={vocab}, hidden={hidden}, seq={seq}, {dtype:?})");
+            on_both!(p, case, 0.0, |b| {
+                let w = weight(b, &bytes, dtype, &[vocab, hidden]);
+                let x = b.embedding(&w, &ids).unwrap();
+                read(b, &x)
+            });
+        }
+    }
+}
+
+#[test]
+fn rms_norm() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(2);
+    for dtype in DTYPES {
+        for (rows, cols) in [(1, 1), (3, 7), (7, 63), (2, 65), (1, 4095), (65, 16)] {
+            let x = random(&mut r, rows * cols, 2.0);
+            let (bytes, _) = encode(&random(&mut r, cols, 1.5), dtype);
+            let case = format!("rms_norm(rows={rows}, cols={cols}, {dtype:?})");
+            on_both!(p, case, 1e-5, |b| {
+                let w = weight(b, &bytes, dtype, &[cols]);
+                let x = b.tensor(&x, rows, cols).unwrap();
+                let y = b.rms_norm(&x, &w, 1e-5).unwrap();
+                read(b, &y)
+            });
+        }
+    }
+    // Per-head norm: a weight narrower than the row (Qwen3's q_norm).
+    let x = random(&mut r, 3 * 64, 2.0);
+    let (bytes, _) = encode(&random(&mut r, 16, 1.5), DType::F32);
+    on_both!(p, "rms_norm(rows=3, cols=64, per-head 16)", 1e-5, |b| {
+        let w = weight(b, &bytes, DType::F32, &[16]);
+        let x = b.tensor(&x, 3, 64).unwrap();
+        let y = b.rms_norm(&x, &w, 1e-6).unwrap();
+        read(b, &y)
+    });
+}
+
+#[test]
+fn linear_matmul_and_matvec() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(3);
+    let shapes = [
+        (1, 1, 1),
+        (1, 65, 63),
+        (1, 4095, 7),
+        (1, 7, 4095),
+        (3, 7, 63),
+        (7, 65, 3),
+        (63, 1, 65),
+        (65, 63, 65),
+        (130, 70, 33),
+        (2, 3, 4095),
+    ];
+    for dtype in DTYPES {
+        for (m, n, k) in shapes {
+            let x = random(&mut r, m * k, 1.0);
+            let (bytes, _) = encode(&random(&mut r, n * k, 1.0), dtype);
+            let kind = if m == 1 { "matvec" } else { "matmul" };
+            let case = format!("{kind}(m={m}, n={n}, k={k}, {dtype:?})");
+            on_both!(p, case, 2e-5 * (k as f32).sqrt(), |b| {
+                let w = weight(b, &bytes, dtype, &[n, k]);
+                let x = b.tensor(&x, m, k).unwrap();
+                let y = b.linear(&x, &w).unwrap();
+                read(b, &y)
+            });
+        }
+    }
+}
+
+#[test]
+fn elementwise_ops() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(4);
+    for (rows, cols) in [(1, 1), (3, 7), (7, 63), (1, 4095), (65, 65)] {
+        let x = random(&mut r, rows * cols, 4.0);
+        let y = random(&mut r, rows * cols, 4.0);
+        for dtype in DTYPES {
+            let (bytes, _) = encode(&random(&mut r, cols, 1.0), dtype);
+            let case = format!("bias_add(rows={rows}, cols={cols}, {dtype:?})");
+            on_both!(p, case, 1e-6, |b| {
+                let w = weight(b, &bytes, dtype, &[cols]);
+                let mut x = b.tensor(&x, rows, cols).unwrap();
+                b.add_bias(&mut x, &w).unwrap();
+                read(b, &x)
+            });
+        }
+        on_both!(p, format!("add(rows={rows}, cols={cols})"), 1e-6, |b| {
+            let mut a = b.tensor(&x, rows, cols).unwrap();
+            let c = b.tensor(&y, rows, cols).unwrap();
+            b.add(&mut a, &c).unwrap();
+            read(b, &a)
+        });
+        on_both!(p, format!("silu_mul(rows={rows}, cols={cols})"), 1e-5, |b| {
+            let g = b.tensor(&x, rows, cols).unwrap();
+            let u = b.tensor(&y, rows, cols).unwrap();
+            let out = b.silu_mul(&g, &u).unwrap();
+            read(b, &out)
+        });
+        on_both!(p, format!("softmax(rows={rows}, cols={cols})"), 1e-5, |b| {
+            let mut a = b.tensor(&x, rows, cols).unwrap();
+            b.softmax(&mut a).unwrap();
+            read(b, &a)
+        });
+        on_both!(p, format!("last_row(rows={rows}, cols={cols})"), 0.0, |b| {
+            let a = b.tensor(&x, rows, cols).unwrap();
+            let last = b.last_row(&a).unwrap();
+            read(b, &last)
+        });
+    }
+}
+
+#[test]
+fn rope_both_layouts() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(5);
+    for layout in [RopeLayout::HalfSplit, RopeLayout::Interleaved] {
+        for (seq, n_heads, head_dim, start_pos) in [(1, 1, 2, 0), (3, 4, 16, 5), (7, 3, 64, 0), (65, 2, 32, 63)] {
+            let context = start_pos + seq + 3;
+            let table: Vec<f32> = (0..context * head_dim / 2)
+                .flat_map(|i| {
+                    let angle = (i / (head_dim / 2)) as f64 * 0.37 / (1.0 + (i % (head_dim / 2)) as f64);
+                    [angle.cos() as f32, angle.sin() as f32]
+                })
+                .collect();
+            let (table_bytes, _) = encode(&table, DType::F32);
+            let x = random(&mut r, seq * n_heads * head_dim, 2.0);
+            let case = format!("rope(seq={seq}, n_heads={n_heads}, head_dim={head_dim}, start_pos={start_pos}, {layout:?})");
+            on_both!(p, case, 1e-6, |b| {
+                let t = weight(b, &table_bytes, DType::F32, &[context, head_dim / 2, 2]);
+                let mut x = b.tensor(&x, seq, n_heads * head_dim).unwrap();
+                b.rope(&mut x, &t, head_dim, start_pos, layout).unwrap();
+                read(b, &x)
+            });
+        }
+    }
+}
+
+#[test]
+fn attention_over_the_kv_cache() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(6);
+    // (seq, start_pos, n_heads, n_kv_heads, head_dim): prefill, decode, GQA, MQA, long context.
+    let cases = [
+        (1, 0, 1, 1, 2),
+        (7, 0, 4, 2, 16),
+        (1, 6, 4, 2, 16),
+        (3, 63, 8, 1, 32),
+        (65, 0, 2, 2, 8),
+        (1, 4094, 2, 1, 4),
+    ];
+    for (seq, start_pos, n_heads, n_kv_heads, head_dim) in cases {
+        let context = start_pos + seq + 1;
+        let kv_dim = n_kv_heads * head_dim;
+        let past_k = random(&mut r, start_pos.max(1) * kv_dim, 1.0);
+        let past_v = random(&mut r, start_pos.max(1) * kv_dim, 1.0);
+        let k = random(&mut r, seq * kv_dim, 1.0);
+        let v = random(&mut r, seq * kv_dim, 1.0);
+        let q = random(&mut r, seq * n_heads * head_dim, 1.0);
+        let shape = AttentionShape {
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            start_pos,
+        };
+        let case = format!("attention(seq={seq}, start_pos={start_pos}, n_heads={n_heads}, n_kv_heads={n_kv_heads}, head_dim={head_dim})");
+        on_both!(p, case, 1e-5, |b| {
+            let mut cache = b.kv_cache(2, context, kv_dim).unwrap();
+            if start_pos > 0 {
+                let pk = b.tensor(&past_k, start_pos, kv_dim).unwrap();
+                let pv = b.tensor(&past_v, start_pos, kv_dim).unwrap();
+                b.write_kv(&mut cache, 1, &pk, &pv, 0).unwrap();
+            }
+            let kt = b.tensor(&k, seq, kv_dim).unwrap();
+            let vt = b.tensor(&v, seq, kv_dim).unwrap();
+            b.write_kv(&mut cache, 1, &kt, &vt, start_pos).unwrap();
+            let qt = b.tensor(&q, seq, n_heads * head_dim).unwrap();
+            let out = b.attention(&qt, &cache, 1, shape).unwrap();
+            read(b, &out)
+        });
+    }
+}
+
+#[test]
+fn argmax_top_k_and_repetition_penalty() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(7);
+    for n in [1, 3, 7, 63, 65, 4095, 49152] {
+        let mut logits = random(&mut r, 2 * n, 10.0);
+        // Ties resolve to the lower index on both backends.
+        if n > 10 {
+            logits[n + 3] = 50.0;
+            logits[n + 9] = 50.0;
+        }
+        let ids: Vec<u32> = (0..n.min(40)).map(|i| ((i * 13) % n) as u32).chain([0, 0]).collect();
+        let case = format!("argmax/top_k/repetition_penalty(rows=2, n={n})");
+        let mut results = Vec::new();
+        for gpu in [true, false] {
+            let result = if gpu {
+                run_sampling_ops(&mut p.gpu, &logits, n, &ids)
+            } else {
+                run_sampling_ops(&mut p.cpu, &logits, n, &ids)
+            };
+            results.push(result);
+        }
+        let (g, c) = (&results[0], &results[1]);
+        assert_eq!(g.0, c.0, "{case}: argmax");
+        assert_eq!(g.1.iter().map(|x| x.0).collect::<Vec<_>>(), c.1.iter().map(|x| x.0).collect::<Vec<_>>(), "{case}: top_k ids");
+        assert_close(&case, &g.2, &c.2, 1e-6);
+    }
+}
+
+/// (argmax after the penalty, top-8 after the penalty, penalized row).
+fn run_sampling_ops<B: Backend>(b: &mut B, logits: &[f32], n: usize, ids: &[u32]) -> (u32, Vec<(u32, f32)>, Vec<f32>) {
+    let mut x = b.tensor(logits, 2, n).unwrap();
+    b.repetition_penalty(&mut x, ids, 1.3).unwrap();
+    let top = pollster::block_on(b.argmax(&x)).unwrap();
+    let top_k = pollster::block_on(b.top_k(&x, 8)).unwrap();
+    let row = read(b, &x)[n..].to_vec();
+    (top, top_k, row)
+}

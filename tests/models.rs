@@ -1,0 +1,206 @@
+//! Whole models against transformers: every fixture's logits at every prompt position and its
+//! 16-token greedy continuation, on the GPU and on the CPU, through the public engine.
+
+mod common;
+
+use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
+use hearth::weights::Folder;
+use serde_json::Value;
+
+const MODELS: [&str; 8] = [
+    "llama-f32",
+    "llama-untied-mqa-f32",
+    "llama3-scaled-f32",
+    "mistral-f32",
+    "qwen2-f32",
+    "qwen3-f32",
+    "llama-f16",
+    "llama-bf16",
+];
+
+/// Max abs logit error allowed (the reference logits have a std of ~4).
+const TOLERANCE: f32 = 1e-3;
+
+struct Reference {
+    prompt_ids: Vec<u32>,
+    logits: Vec<Vec<f32>>,
+    greedy_ids: Vec<u32>,
+}
+
+fn reference(name: &str) -> Reference {
+    let path = common::fixtures().join("models").join(name).join("reference.json");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ids = |key: &str| -> Vec<u32> {
+        json[key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()
+    };
+    Reference {
+        prompt_ids: ids("prompt_ids"),
+        greedy_ids: ids("greedy_ids"),
+        logits: json["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+            .collect(),
+    }
+}
+
+fn load(name: &str, device: DeviceKind) -> Engine {
+    let folder = Folder::new(common::fixtures().join("models").join(name)).unwrap();
+    let options = LoadOptions {
+        device,
+        ..Default::default()
+    };
+    pollster::block_on(Engine::load(&folder, &options)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn check_model(name: &str, device: DeviceKind) {
+    let reference = reference(name);
+    let mut engine = load(name, device);
+    let case = format!("{name} on {device:?}");
+
+    let logits = pollster::block_on(engine.logits(&reference.prompt_ids, true)).unwrap();
+    assert_eq!(logits.len(), reference.logits.len(), "{case}: positions");
+    for (position, (row, expected)) in logits.iter().zip(&reference.logits).enumerate() {
+        let error = row
+            .iter()
+            .zip(expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(error <= TOLERANCE, "{case}: position {position}: max abs logit error {error:e}");
+    }
+
+    let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
+    request.max_tokens = reference.greedy_ids.len();
+    request.ignore_eos = true;
+    let mut streamed = Vec::new();
+    let generation = pollster::block_on(engine.generate(&request, &mut |id, _| {
+        streamed.push(id);
+        true
+    }))
+    .unwrap();
+    assert_eq!(generation.ids, reference.greedy_ids, "{case}: greedy ids");
+    assert_eq!(streamed, reference.greedy_ids, "{case}: streamed ids");
+
+    // Again, reusing the cached prompt: the same tokens.
+    engine.reset();
+    let again = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
+    assert_eq!(again.ids, reference.greedy_ids, "{case}: second run");
+}
+
+#[test]
+fn fixtures_match_transformers_on_the_cpu() {
+    for name in MODELS {
+        check_model(name, DeviceKind::Cpu);
+    }
+}
+
+#[test]
+fn fixtures_match_transformers_on_the_gpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    for name in MODELS {
+        check_model(name, DeviceKind::Gpu);
+    }
+}
+
+#[test]
+fn decode_continues_a_cached_prefix() {
+    // Generating from a prompt, then from the prompt extended by the first generated tokens,
+    // must reuse the cache and give the reference's continuation.
+    let Some(_) = common::gpu() else { return };
+    let reference = reference("qwen2-f32");
+    let mut engine = load("qwen2-f32", DeviceKind::Gpu);
+    let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
+    request.max_tokens = 4;
+    request.ignore_eos = true;
+    let first = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
+    assert_eq!(first.ids, reference.greedy_ids[..4]);
+    let mut extended = reference.prompt_ids.clone();
+    extended.extend(&first.ids);
+    request.prompt = Prompt::Ids(extended);
+    request.max_tokens = 12;
+    let second = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
+    assert_eq!(second.ids, reference.greedy_ids[4..]);
+    assert_eq!(second.timings.prefill_tokens, 1, "only the unseen token is prefilled");
+}
+
+#[test]
+fn sampling_is_reproducible_with_a_seed() {
+    for device in [DeviceKind::Gpu, DeviceKind::Cpu] {
+        if device == DeviceKind::Gpu && common::gpu().is_none() {
+            continue;
+        }
+        let mut engine = load("llama-f32", device);
+        let run = |engine: &mut Engine, seed: u64, top_k: usize| {
+            let mut request = GenerateRequest::new(Prompt::Text("Once upon a time".into()));
+            request.max_tokens = 24;
+            request.ignore_eos = true;
+            request.sampling.temperature = 1.5;
+            request.sampling.top_k = top_k;
+            request.sampling.top_p = 0.95;
+            request.sampling.repetition_penalty = 1.1;
+            request.sampling.seed = Some(seed);
+            pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap().ids
+        };
+        for top_k in [0, 40] {
+            let a = run(&mut engine, 11, top_k);
+            let b = run(&mut engine, 11, top_k);
+            let c = run(&mut engine, 12, top_k);
+            assert_eq!(a, b, "{device:?}: same seed, same tokens (top_k {top_k})");
+            assert_ne!(a, c, "{device:?}: another seed, other tokens (top_k {top_k})");
+        }
+    }
+}
+
+#[test]
+fn stops_at_eos_and_stop_strings() {
+    let mut engine = load("llama-f32", DeviceKind::Cpu);
+    let reference = reference("llama-f32");
+    // Pretend the 5th greedy token is an end-of-sequence token by asking for a stop string made
+    // of the text of tokens 3..5: generation must end before it.
+    let tokenizer = engine.tokenizer();
+    let full = tokenizer.decode(&reference.greedy_ids, true).unwrap();
+    let head = tokenizer.decode(&reference.greedy_ids[..3], true).unwrap();
+    let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
+    request.max_tokens = 16;
+    request.ignore_eos = true;
+    let stop = full[head.len()..].chars().take(3).collect::<String>();
+    request.stop = vec![stop.clone()];
+    let mut streamed = String::new();
+    let generation = pollster::block_on(engine.generate(&request, &mut |_, text| {
+        streamed.push_str(text);
+        true
+    }))
+    .unwrap();
+    assert_eq!(generation.finish_reason.as_str(), "stop");
+    assert!(!generation.text.contains(&stop), "{:?} contains {stop:?}", generation.text);
+    assert!(full.starts_with(&generation.text));
+    assert_eq!(streamed, generation.text, "streamed text equals the final text");
+}
+
+#[test]
+fn prompt_past_the_context_is_an_error_and_the_engine_stays_usable() {
+    let folder = Folder::new(common::fixtures().join("models/llama-f32")).unwrap();
+    let options = LoadOptions {
+        device: DeviceKind::Cpu,
+        context: Some(16),
+        ..Default::default()
+    };
+    let mut engine = pollster::block_on(Engine::load(&folder, &options)).unwrap();
+    let long = GenerateRequest::new(Prompt::Ids(vec![5; 17]));
+    let error = pollster::block_on(engine.generate(&long, &mut |_, _| true)).unwrap_err();
+    assert_eq!(error.name(), "PromptError");
+    assert!(error.to_string().contains("context window of 16"), "{error}");
+    let mut short = GenerateRequest::new(Prompt::Ids(vec![5; 10]));
+    short.max_tokens = 100;
+    short.ignore_eos = true;
+    let generation = pollster::block_on(engine.generate(&short, &mut |_, _| true)).unwrap();
+    // The context ends generation: 10 prompt tokens + 6 run + the last one sampled.
+    assert_eq!(generation.ids.len(), 7);
+    assert_eq!(generation.finish_reason.as_str(), "length");
+    let out_of_vocab = GenerateRequest::new(Prompt::Ids(vec![100_000]));
+    let error = pollster::block_on(engine.generate(&out_of_vocab, &mut |_, _| true)).unwrap_err();
+    assert!(error.to_string().contains("100000"), "{error}");
+}

@@ -1,0 +1,64 @@
+//! Every kernel in `shaders/` parses and validates with naga, for every specialization the
+//! engine uses, and compiles to SPIR-V; no GPU needed.
+
+use hearth::gpu::Kernel;
+use hearth::weights::DType;
+
+fn validate(kernel: Kernel, dtype: Option<DType>) {
+    let label = format!("{}({dtype:?})", kernel.name());
+    let source = kernel.source();
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
+    // unpack2x16float is core WebGPU; naga files it under a capability of its own.
+    let capabilities = naga::valid::Capabilities::default()
+        | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    let mut validator =
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+    let info = validator
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
+    assert!(
+        module.entry_points.iter().any(|e| e.name == kernel.name()),
+        "{label}: entry point must be named after the file"
+    );
+    let mut constants = naga::back::PipelineConstants::default();
+    for (name, value) in kernel.constants(dtype) {
+        constants.insert(name.to_string(), value);
+    }
+    let (module, info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, kernel.name())),
+        &constants,
+    )
+    .unwrap_or_else(|e| panic!("{label}: overrides: {e}"));
+    naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+        .unwrap_or_else(|e| panic!("{label}: SPIR-V: {e}"));
+}
+
+#[test]
+fn every_kernel_validates_for_every_specialization() {
+    for kernel in Kernel::ALL {
+        if kernel.reads_weight() {
+            for dtype in [DType::F32, DType::F16, DType::BF16] {
+                validate(kernel, Some(dtype));
+            }
+        } else {
+            validate(kernel, None);
+        }
+    }
+}
+
+#[test]
+fn every_shader_file_is_a_kernel() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut stems: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .filter(|stem| stem != "weights")
+        .collect();
+    stems.sort();
+    let mut names: Vec<String> = Kernel::ALL.iter().map(|k| k.name().to_string()).collect();
+    names.sort();
+    assert_eq!(stems, names);
+}
