@@ -2,6 +2,7 @@
 //! rules as transformers' `apply_chat_template` (trimmed and left-stripped blocks,
 //! `raise_exception`, `tojson` as Python's `json.dumps`, Python string methods).
 
+use minijinja::value::Kwargs;
 use minijinja::{Environment, ErrorKind, Value};
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +35,8 @@ fn raise_exception(message: String) -> std::result::Result<Value, minijinja::Err
 
 /// Python's `json.dumps(value, ensure_ascii=False, indent=indent)`, which transformers' `tojson`
 /// filter is.
-fn tojson(value: Value, indent: Option<usize>) -> std::result::Result<Value, minijinja::Error> {
+fn tojson(value: Value, kwargs: Kwargs) -> std::result::Result<Value, minijinja::Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
     let json = serde_json::to_value(&value)
         .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
     let mut out = String::new();
@@ -42,7 +44,12 @@ fn tojson(value: Value, indent: Option<usize>) -> std::result::Result<Value, min
     Ok(Value::from_safe_string(out))
 }
 
-fn write_python_json(value: &serde_json::Value, indent: Option<usize>, depth: usize, out: &mut String) {
+fn write_python_json(
+    value: &serde_json::Value,
+    indent: Option<usize>,
+    depth: usize,
+    out: &mut String,
+) {
     use serde_json::Value as J;
     let newline = |out: &mut String, depth: usize| {
         if let Some(width) = indent {
@@ -114,7 +121,10 @@ impl ChatTemplate {
             })
             .map_err(|e| {
                 // raise_exception's message is the useful part; keep it first.
-                let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.to_string());
+                let detail = e
+                    .detail()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string());
                 Error::ChatTemplate(detail)
             })
     }

@@ -42,7 +42,9 @@ impl Architecture {
 pub enum RopeScaling {
     None,
     /// Positions divided by `factor`.
-    Linear { factor: f32 },
+    Linear {
+        factor: f32,
+    },
     /// Llama 3.1's frequency-dependent scaling.
     Llama3 {
         factor: f32,
@@ -130,7 +132,11 @@ fn number(object: &Value, key: &str) -> Option<f32> {
 fn parse_rope(raw: &RawConfig) -> Result<(f32, RopeScaling)> {
     // transformers 5 folds theta and scaling into `rope_parameters`; older configs split them.
     let params = raw.rope_parameters.as_ref().filter(|v| v.is_object());
-    let scaling = raw.rope_scaling.as_ref().filter(|v| v.is_object()).or(params);
+    let scaling = raw
+        .rope_scaling
+        .as_ref()
+        .filter(|v| v.is_object())
+        .or(params);
     let theta = raw
         .rope_theta
         .or_else(|| params.and_then(|p| number(p, "rope_theta")))
@@ -186,7 +192,7 @@ impl LlamaConfig {
             return Err(Error::Config("sizes must be positive".into()));
         }
         let n_kv_heads = raw.num_key_value_heads.unwrap_or(raw.num_attention_heads);
-        if n_kv_heads == 0 || raw.num_attention_heads % n_kv_heads != 0 {
+        if n_kv_heads == 0 || !raw.num_attention_heads.is_multiple_of(n_kv_heads) {
             return Err(Error::Config(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {n_kv_heads}",
                 raw.num_attention_heads
@@ -195,7 +201,7 @@ impl LlamaConfig {
         let head_dim = raw
             .head_dim
             .unwrap_or(raw.hidden_size / raw.num_attention_heads);
-        if head_dim == 0 || head_dim % 2 != 0 {
+        if head_dim == 0 || !head_dim.is_multiple_of(2) {
             return Err(Error::Config(format!("head_dim {head_dim} must be even")));
         }
         let (rope_theta, rope_scaling) = parse_rope(&raw)?;

@@ -39,7 +39,7 @@ impl Cpu {
         }
     }
 
-    fn from_vec(&self, data: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
+    fn make(&self, data: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
         Tensor::from_data(TensorData::new(data, [rows, cols]), &self.device)
     }
 
@@ -76,7 +76,7 @@ impl Backend for Cpu {
         };
         self.memory.weights += (rows * cols * 4) as u64;
         Ok(CpuWeight {
-            tensor: self.from_vec(view.to_f32(), rows, cols),
+            tensor: self.make(view.to_f32(), rows, cols),
             shape: view.shape.to_vec(),
         })
     }
@@ -88,7 +88,7 @@ impl Backend for Cpu {
                 data.len()
             )));
         }
-        Ok(self.from_vec(data.to_vec(), rows, cols))
+        Ok(self.make(data.to_vec(), rows, cols))
     }
 
     fn kv_cache(&mut self, n_layers: usize, context: usize, kv_dim: usize) -> Result<CpuKvCache> {
@@ -167,7 +167,7 @@ impl Backend for Cpu {
         let [seq, cols] = x.dims();
         let half = head_dim / 2;
         let positions = table.tensor.dims()[0];
-        if head_dim % 2 != 0 || cols % head_dim != 0 || start_pos + seq > positions {
+        if !head_dim.is_multiple_of(2) || cols % head_dim != 0 || start_pos + seq > positions {
             return Err(Error::InvalidArgument(format!(
                 "rope: head_dim {head_dim}, {cols} columns, positions {start_pos}..{} of {positions}",
                 start_pos + seq
@@ -179,8 +179,13 @@ impl Backend for Cpu {
             .clone()
             .slice([start_pos..start_pos + seq, 0..head_dim])
             .reshape([seq, half, 2]);
-        let cos: Tensor<3> = angles.clone().slice([0..seq, 0..half, 0..1]).reshape([seq, 1, half]);
-        let sin: Tensor<3> = angles.slice([0..seq, 0..half, 1..2]).reshape([seq, 1, half]);
+        let cos: Tensor<3> = angles
+            .clone()
+            .slice([0..seq, 0..half, 0..1])
+            .reshape([seq, 1, half]);
+        let sin: Tensor<3> = angles
+            .slice([0..seq, 0..half, 1..2])
+            .reshape([seq, 1, half]);
         let rotated = match layout {
             RopeLayout::HalfSplit => {
                 let heads: Tensor<3> = x.clone().reshape([seq, n_heads, head_dim]);
@@ -230,7 +235,9 @@ impl Backend for Cpu {
             )));
         }
         let range = [start_pos..start_pos + seq, 0..kv_dim];
-        cache.keys[layer] = cache.keys[layer].clone().slice_assign(range.clone(), k.clone());
+        cache.keys[layer] = cache.keys[layer]
+            .clone()
+            .slice_assign(range.clone(), k.clone());
         cache.values[layer] = cache.values[layer].clone().slice_assign(range, v.clone());
         Ok(())
     }
@@ -303,7 +310,7 @@ impl Backend for Cpu {
                 *v = if *v > 0.0 { *v / penalty } else { *v * penalty };
             }
         }
-        let row = self.from_vec(row, 1, cols);
+        let row = self.make(row, 1, cols);
         *logits = logits.clone().slice_assign([rows - 1..rows, 0..cols], row);
         Ok(())
     }

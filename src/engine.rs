@@ -182,7 +182,9 @@ impl Engine {
         };
         let tokenizer =
             Tokenizer::from_bytes(&files.read("tokenizer.json")?, tokenizer_config.as_deref())
-                .map_err(|e| Error::Tokenizer(format!("{}: {e}", files.describe("tokenizer.json"))))?;
+                .map_err(|e| {
+                    Error::Tokenizer(format!("{}: {e}", files.describe("tokenizer.json")))
+                })?;
         let chat = match &tokenizer.chat_template {
             Some(template) => Some(ChatTemplate::new(
                 template,
@@ -194,7 +196,11 @@ impl Engine {
         let generation = read_json_optional(files, "generation_config.json")?;
         let mut eos_ids = token_ids(generation.as_ref().and_then(|g| g.get("eos_token_id")));
         eos_ids.extend(&config.eos_token_ids);
-        if let Some(id) = tokenizer.eos_token.as_deref().and_then(|t| tokenizer.token_to_id(t)) {
+        if let Some(id) = tokenizer
+            .eos_token
+            .as_deref()
+            .and_then(|t| tokenizer.token_to_id(t))
+        {
             eos_ids.push(id);
         }
         eos_ids.sort_unstable();
@@ -205,7 +211,11 @@ impl Engine {
             .context
             .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
         let parameters = checkpoint_parameters(&checkpoint);
-        let dtypes = checkpoint.dtypes().iter().map(|d| d.name().to_string()).collect();
+        let dtypes = checkpoint
+            .dtypes()
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect();
         let model = match options.device {
             DeviceKind::Gpu => {
                 let mut backend = Gpu::new(&options.gpu).await?;
@@ -329,13 +339,16 @@ impl Engine {
         if prompt.len() > context {
             return Err(Error::ContextOverflow {
                 prompt: prompt.len(),
-                requested: request.max_tokens,
                 context,
             });
         }
         let mut job = Job {
             tokenizer: &self.tokenizer,
-            eos_ids: if request.ignore_eos { &[] } else { &self.eos_ids },
+            eos_ids: if request.ignore_eos {
+                &[]
+            } else {
+                &self.eos_ids
+            },
             request,
             cached: &mut self.cached,
             started,

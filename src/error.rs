@@ -38,12 +38,8 @@ pub enum Error {
     Tokenizer(String),
     #[error("chat template: {0}")]
     ChatTemplate(String),
-    #[error("prompt has {prompt} tokens and {requested} more were requested, past the context window of {context} tokens")]
-    ContextOverflow {
-        prompt: usize,
-        requested: usize,
-        context: usize,
-    },
+    #[error("prompt has {prompt} tokens, past the context window of {context} tokens")]
+    ContextOverflow { prompt: usize, context: usize },
     #[error("empty prompt: at least one token is needed")]
     EmptyPrompt,
     #[error("token id {id} is outside the vocabulary of {vocab} tokens")]

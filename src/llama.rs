@@ -119,7 +119,8 @@ impl<B: Backend> Llama<B> {
         for i in 0..c.n_layers {
             let p = format!("model.layers.{i}");
             layers.push(Layer {
-                input_layernorm: load.weight(&format!("{p}.input_layernorm.weight"), &[c.hidden])?,
+                input_layernorm: load
+                    .weight(&format!("{p}.input_layernorm.weight"), &[c.hidden])?,
                 q_proj: load.linear(&format!("{p}.self_attn.q_proj"), c.q_dim(), c.hidden)?,
                 k_proj: load.linear(&format!("{p}.self_attn.k_proj"), c.kv_dim(), c.hidden)?,
                 v_proj: load.linear(&format!("{p}.self_attn.v_proj"), c.kv_dim(), c.hidden)?,
@@ -188,7 +189,6 @@ impl<B: Backend> Llama<B> {
         if start_pos + ids.len() > self.context {
             return Err(Error::ContextOverflow {
                 prompt: start_pos + ids.len(),
-                requested: 0,
                 context: self.context,
             });
         }

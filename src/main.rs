@@ -14,7 +14,11 @@ use hearth::weights::Folder;
 use hearth::Error;
 
 #[derive(Parser)]
-#[command(name = "hearth", version, about = "Small open models on WebGPU compute shaders")]
+#[command(
+    name = "hearth",
+    version,
+    about = "Small open models on WebGPU compute shaders"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -121,7 +125,10 @@ async fn load(args: &ModelArgs) -> Result<Engine, Error> {
 }
 
 fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string(value).expect("JSON values serialize"));
+    println!(
+        "{}",
+        serde_json::to_string(value).expect("JSON values serialize")
+    );
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {
@@ -214,13 +221,29 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 println!("architecture: {}", info.architecture);
                 println!(
                     "parameters:   {} ({} layers, hidden {}, {} heads, {} kv heads, vocab {})",
-                    info.parameters, info.layers, info.hidden, info.heads, info.kv_heads, info.vocab
+                    info.parameters,
+                    info.layers,
+                    info.hidden,
+                    info.heads,
+                    info.kv_heads,
+                    info.vocab
                 );
                 println!("dtypes:       {}", info.dtypes.join(", "));
                 println!("backend:      {} on {}", info.backend, info.adapter);
-                println!("features:     {}", if info.features.is_empty() { "none".to_string() } else { info.features.join(", ") });
+                println!(
+                    "features:     {}",
+                    if info.features.is_empty() {
+                        "none".to_string()
+                    } else {
+                        info.features.join(", ")
+                    }
+                );
                 println!("weights:      {:.2} MiB", mib(info.weights_bytes));
-                println!("kv cache:     {:.2} MiB for {} tokens", mib(info.kv_cache_bytes), info.context);
+                println!(
+                    "kv cache:     {:.2} MiB for {} tokens",
+                    mib(info.kv_cache_bytes),
+                    info.context
+                );
             }
         }
         Command::Bench {

@@ -170,7 +170,9 @@ mod tests {
     fn draws(p: SamplingParams, logits: &[f32], n: usize) -> Vec<u32> {
         let candidates = sorted_candidates(logits);
         let mut sampler = Sampler::new(p).unwrap();
-        (0..n).map(|_| sampler.sample(&candidates).unwrap()).collect()
+        (0..n)
+            .map(|_| sampler.sample(&candidates).unwrap())
+            .collect()
     }
 
     #[test]
@@ -189,12 +191,16 @@ mod tests {
         assert!(top2.iter().all(|&id| id == 4 || id == 3));
         assert!(top2.contains(&3) && top2.contains(&4));
         // p(4) = 0.636 at temperature 1, so top_p 0.5 keeps only it.
-        assert!(draws(params(1.0, 0, 0.5, 0.0), &logits, 100).iter().all(|&id| id == 4));
+        assert!(draws(params(1.0, 0, 0.5, 0.0), &logits, 100)
+            .iter()
+            .all(|&id| id == 4));
         // min_p 0.3 keeps tokens with p >= 0.3 p(4): only 4 and 3 (exp(-1) = 0.37).
         let min_p = draws(params(1.0, 0, 1.0, 0.3), &logits, 300);
         assert!(min_p.iter().all(|&id| id == 4 || id == 3));
         // A low temperature concentrates on the best token.
-        assert!(draws(params(0.01, 0, 1.0, 0.0), &logits, 100).iter().all(|&id| id == 4));
+        assert!(draws(params(0.01, 0, 1.0, 0.0), &logits, 100)
+            .iter()
+            .all(|&id| id == 4));
     }
 
     #[test]

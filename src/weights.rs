@@ -103,10 +103,7 @@ impl Folder {
         if !root.is_dir() {
             return Err(Error::Io {
                 path: root,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "model folder not found",
-                ),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found"),
             });
         }
         Ok(Self { root })
@@ -183,8 +180,8 @@ impl SafeTensors {
             if name == "__metadata__" {
                 continue;
             }
-            let entry: HeaderEntry = serde_json::from_value(value)
-                .map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+            let entry: HeaderEntry =
+                serde_json::from_value(value).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
             let dtype =
                 DType::from_safetensors(&entry.dtype).ok_or_else(|| Error::UnsupportedDtype {
                     file: file.clone(),

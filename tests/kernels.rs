@@ -24,7 +24,6 @@ fn read<B: Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
     pollster::block_on(b.read(x)).unwrap()
 }
 
-
 struct Pair {
     gpu: Gpu,
     cpu: Cpu,
@@ -152,12 +151,17 @@ fn elementwise_ops() {
             b.add(&mut a, &c).unwrap();
             read(b, &a)
         });
-        on_both!(p, format!("silu_mul(rows={rows}, cols={cols})"), 1e-5, |b| {
-            let g = b.tensor(&x, rows, cols).unwrap();
-            let u = b.tensor(&y, rows, cols).unwrap();
-            let out = b.silu_mul(&g, &u).unwrap();
-            read(b, &out)
-        });
+        on_both!(
+            p,
+            format!("silu_mul(rows={rows}, cols={cols})"),
+            1e-5,
+            |b| {
+                let g = b.tensor(&x, rows, cols).unwrap();
+                let u = b.tensor(&y, rows, cols).unwrap();
+                let out = b.silu_mul(&g, &u).unwrap();
+                read(b, &out)
+            }
+        );
         on_both!(p, format!("softmax(rows={rows}, cols={cols})"), 1e-5, |b| {
             let mut a = b.tensor(&x, rows, cols).unwrap();
             b.softmax(&mut a).unwrap();
@@ -176,11 +180,14 @@ fn rope_both_layouts() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(5);
     for layout in [RopeLayout::HalfSplit, RopeLayout::Interleaved] {
-        for (seq, n_heads, head_dim, start_pos) in [(1, 1, 2, 0), (3, 4, 16, 5), (7, 3, 64, 0), (65, 2, 32, 63)] {
+        for (seq, n_heads, head_dim, start_pos) in
+            [(1, 1, 2, 0), (3, 4, 16, 5), (7, 3, 64, 0), (65, 2, 32, 63)]
+        {
             let context = start_pos + seq + 3;
             let table: Vec<f32> = (0..context * head_dim / 2)
                 .flat_map(|i| {
-                    let angle = (i / (head_dim / 2)) as f64 * 0.37 / (1.0 + (i % (head_dim / 2)) as f64);
+                    let angle =
+                        (i / (head_dim / 2)) as f64 * 0.37 / (1.0 + (i % (head_dim / 2)) as f64);
                     [angle.cos() as f32, angle.sin() as f32]
                 })
                 .collect();
@@ -253,7 +260,10 @@ fn argmax_top_k_and_repetition_penalty() {
             logits[n + 3] = 50.0;
             logits[n + 9] = 50.0;
         }
-        let ids: Vec<u32> = (0..n.min(40)).map(|i| ((i * 13) % n) as u32).chain([0, 0]).collect();
+        let ids: Vec<u32> = (0..n.min(40))
+            .map(|i| ((i * 13) % n) as u32)
+            .chain([0, 0])
+            .collect();
         let case = format!("argmax/top_k/repetition_penalty(rows=2, n={n})");
         let mut results = Vec::new();
         for gpu in [true, false] {
@@ -266,13 +276,22 @@ fn argmax_top_k_and_repetition_penalty() {
         }
         let (g, c) = (&results[0], &results[1]);
         assert_eq!(g.0, c.0, "{case}: argmax");
-        assert_eq!(g.1.iter().map(|x| x.0).collect::<Vec<_>>(), c.1.iter().map(|x| x.0).collect::<Vec<_>>(), "{case}: top_k ids");
+        assert_eq!(
+            g.1.iter().map(|x| x.0).collect::<Vec<_>>(),
+            c.1.iter().map(|x| x.0).collect::<Vec<_>>(),
+            "{case}: top_k ids"
+        );
         assert_close(&case, &g.2, &c.2, 1e-6);
     }
 }
 
 /// (argmax after the penalty, top-8 after the penalty, penalized row).
-fn run_sampling_ops<B: Backend>(b: &mut B, logits: &[f32], n: usize, ids: &[u32]) -> (u32, Vec<(u32, f32)>, Vec<f32>) {
+fn run_sampling_ops<B: Backend>(
+    b: &mut B,
+    logits: &[f32],
+    n: usize,
+    ids: &[u32],
+) -> (u32, Vec<(u32, f32)>, Vec<f32>) {
     let mut x = b.tensor(logits, 2, n).unwrap();
     b.repetition_penalty(&mut x, ids, 1.3).unwrap();
     let top = pollster::block_on(b.argmax(&x)).unwrap();

@@ -28,10 +28,18 @@ struct Reference {
 }
 
 fn reference(name: &str) -> Reference {
-    let path = common::fixtures().join("models").join(name).join("reference.json");
+    let path = common::fixtures()
+        .join("models")
+        .join(name)
+        .join("reference.json");
     let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let ids = |key: &str| -> Vec<u32> {
-        json[key].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()
+        json[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect()
     };
     Reference {
         prompt_ids: ids("prompt_ids"),
@@ -40,7 +48,13 @@ fn reference(name: &str) -> Reference {
             .as_array()
             .unwrap()
             .iter()
-            .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect())
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap() as f32)
+                    .collect()
+            })
             .collect(),
     }
 }
@@ -67,7 +81,10 @@ fn check_model(name: &str, device: DeviceKind) {
             .zip(expected)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(error <= TOLERANCE, "{case}: position {position}: max abs logit error {error:e}");
+        assert!(
+            error <= TOLERANCE,
+            "{case}: position {position}: max abs logit error {error:e}"
+        );
     }
 
     let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
@@ -123,7 +140,10 @@ fn decode_continues_a_cached_prefix() {
     request.max_tokens = 12;
     let second = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
     assert_eq!(second.ids, reference.greedy_ids[4..]);
-    assert_eq!(second.timings.prefill_tokens, 1, "only the unseen token is prefilled");
+    assert_eq!(
+        second.timings.prefill_tokens, 1,
+        "only the unseen token is prefilled"
+    );
 }
 
 #[test]
@@ -142,14 +162,19 @@ fn sampling_is_reproducible_with_a_seed() {
             request.sampling.top_p = 0.95;
             request.sampling.repetition_penalty = 1.1;
             request.sampling.seed = Some(seed);
-            pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap().ids
+            pollster::block_on(engine.generate(&request, &mut |_, _| true))
+                .unwrap()
+                .ids
         };
         for top_k in [0, 40] {
             let a = run(&mut engine, 11, top_k);
             let b = run(&mut engine, 11, top_k);
             let c = run(&mut engine, 12, top_k);
             assert_eq!(a, b, "{device:?}: same seed, same tokens (top_k {top_k})");
-            assert_ne!(a, c, "{device:?}: another seed, other tokens (top_k {top_k})");
+            assert_ne!(
+                a, c,
+                "{device:?}: another seed, other tokens (top_k {top_k})"
+            );
         }
     }
 }
@@ -175,9 +200,16 @@ fn stops_at_eos_and_stop_strings() {
     }))
     .unwrap();
     assert_eq!(generation.finish_reason.as_str(), "stop");
-    assert!(!generation.text.contains(&stop), "{:?} contains {stop:?}", generation.text);
+    assert!(
+        !generation.text.contains(&stop),
+        "{:?} contains {stop:?}",
+        generation.text
+    );
     assert!(full.starts_with(&generation.text));
-    assert_eq!(streamed, generation.text, "streamed text equals the final text");
+    assert_eq!(
+        streamed, generation.text,
+        "streamed text equals the final text"
+    );
 }
 
 #[test]
@@ -192,7 +224,10 @@ fn prompt_past_the_context_is_an_error_and_the_engine_stays_usable() {
     let long = GenerateRequest::new(Prompt::Ids(vec![5; 17]));
     let error = pollster::block_on(engine.generate(&long, &mut |_, _| true)).unwrap_err();
     assert_eq!(error.name(), "PromptError");
-    assert!(error.to_string().contains("context window of 16"), "{error}");
+    assert!(
+        error.to_string().contains("context window of 16"),
+        "{error}"
+    );
     let mut short = GenerateRequest::new(Prompt::Ids(vec![5; 10]));
     short.max_tokens = 100;
     short.ignore_eos = true;

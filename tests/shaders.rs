@@ -10,8 +10,8 @@ fn validate(kernel: Kernel, dtype: Option<DType>) {
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
     // unpack2x16float is core WebGPU; naga files it under a capability of its own.
-    let capabilities = naga::valid::Capabilities::default()
-        | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    let capabilities =
+        naga::valid::Capabilities::default() | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
     let mut validator =
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
     let info = validator
@@ -54,7 +54,14 @@ fn every_shader_file_is_a_kernel() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
     let mut stems: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|stem| stem != "weights")
         .collect();
     stems.sort();

@@ -268,7 +268,7 @@ impl Gpu {
     }
 
     fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
-        let binding = self.limits.max_storage_buffer_binding_size as u64;
+        let binding = self.limits.max_storage_buffer_binding_size;
         let max = self.limits.max_buffer_size.min(binding);
         if bytes > max {
             return Err(Error::DeviceLimit(format!(
@@ -419,7 +419,9 @@ impl Gpu {
         self.check_size("uploaded ids", bytes)?;
         self.reserve(true, bytes.max(4))?;
         let offset = (self.uploads.data.len() / 4) as u32;
-        self.uploads.data.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+        self.uploads
+            .data
+            .extend(words.iter().flat_map(|w| w.to_le_bytes()));
         if words.is_empty() {
             self.uploads.data.extend([0; 4]);
         }
@@ -452,10 +454,9 @@ impl Gpu {
         self.params
             .data
             .extend(params.iter().flat_map(|w| w.to_le_bytes()));
-        self.params.data.resize(
-            (params_offset as u64 + self.params_stride) as usize,
-            0,
-        );
+        self.params
+            .data
+            .resize((params_offset as u64 + self.params_stride) as usize, 0);
         let mut ids: Vec<u64> = buffers.iter().map(|b| b.id).collect();
         ids.push(self.params.buffer.id);
         let bind_group = self.bind_groups.entry((key, ids)).or_insert_with(|| {
@@ -541,7 +542,8 @@ impl Gpu {
         }
         for staged in [&mut self.params, &mut self.uploads] {
             if !staged.data.is_empty() {
-                self.queue.write_buffer(&staged.buffer.buffer, 0, &staged.data);
+                self.queue
+                    .write_buffer(&staged.buffer.buffer, 0, &staged.data);
                 staged.data.clear();
             }
         }
@@ -553,7 +555,10 @@ impl Gpu {
     async fn read_bytes(&mut self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let bytes = bytes.next_multiple_of(4).max(4);
         self.submit(Some((src, bytes)))?;
-        let (staging, _) = self.staging.as_ref().expect("submit made the staging buffer");
+        let (staging, _) = self
+            .staging
+            .as_ref()
+            .expect("submit made the staging buffer");
         let slice = staging.slice(..bytes);
         let (sender, receiver) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |result| {
@@ -618,7 +623,7 @@ impl Backend for Gpu {
         let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let buffer = self.create_buffer(name, bytes, usage);
         // write_buffer needs a multiple of 4 bytes; odd-length 16-bit tensors get one pad half.
-        if bytes % 4 == 0 {
+        if bytes.is_multiple_of(4) {
             self.queue.write_buffer(&buffer.buffer, 0, view.bytes);
         } else {
             let mut padded = view.bytes.to_vec();
@@ -696,7 +701,7 @@ impl Backend for Gpu {
     fn rms_norm(&mut self, x: &GpuTensor, weight: &GpuWeight, eps: f32) -> Result<GpuTensor> {
         let cols = Self::weight_elements(weight);
         let total = x.rows * x.cols;
-        if cols == 0 || total % cols != 0 {
+        if cols == 0 || !total.is_multiple_of(cols) {
             return Err(Error::InvalidArgument(format!(
                 "rms_norm: weight of {cols} does not divide a [{}, {}] input",
                 x.rows, x.cols
@@ -747,7 +752,9 @@ impl Backend for Gpu {
 
     fn add_bias(&mut self, x: &mut GpuTensor, bias: &GpuWeight) -> Result<()> {
         if Self::weight_elements(bias) != x.cols {
-            return Err(Error::InvalidArgument("bias length differs from columns".into()));
+            return Err(Error::InvalidArgument(
+                "bias length differs from columns".into(),
+            ));
         }
         self.dispatch(
             Kernel::BiasAdd,
@@ -797,7 +804,7 @@ impl Backend for Gpu {
         layout: RopeLayout,
     ) -> Result<()> {
         let positions = Self::weight_elements(table) / head_dim.max(1);
-        if head_dim % 2 != 0 || x.cols % head_dim != 0 || start_pos + x.rows > positions {
+        if !head_dim.is_multiple_of(2) || !x.cols.is_multiple_of(head_dim) || start_pos + x.rows > positions {
             return Err(Error::InvalidArgument(format!(
                 "rope: head_dim {head_dim}, {} columns, positions {start_pos}..{} of {positions}",
                 x.cols,
@@ -839,8 +846,7 @@ impl Backend for Gpu {
         v: &GpuTensor,
         start_pos: usize,
     ) -> Result<()> {
-        if k.cols != cache.kv_dim || v.cols != cache.kv_dim || start_pos + k.rows > cache.context
-        {
+        if k.cols != cache.kv_dim || v.cols != cache.kv_dim || start_pos + k.rows > cache.context {
             return Err(Error::InvalidArgument(format!(
                 "write_kv: positions {start_pos}..{} of a {}-token cache",
                 start_pos + k.rows,
@@ -872,7 +878,7 @@ impl Backend for Gpu {
         let seq = q.rows;
         let kv_len = shape.start_pos + seq;
         if q.cols != shape.n_heads * shape.head_dim
-            || shape.n_heads % shape.n_kv_heads != 0
+            || !shape.n_heads.is_multiple_of(shape.n_kv_heads)
             || kv_len > cache.context
         {
             return Err(Error::InvalidArgument(format!(

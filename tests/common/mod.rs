@@ -14,9 +14,12 @@ pub fn gpu() -> Option<Gpu> {
     match pollster::block_on(Gpu::new(&GpuOptions::default())) {
         Ok(gpu) => Some(gpu),
         Err(error) => {
-            let vulkan_present = ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1", "/usr/lib/libvulkan.so.1"]
-                .iter()
-                .any(|p| Path::new(p).exists());
+            let vulkan_present = [
+                "/usr/lib/x86_64-linux-gnu/libvulkan.so.1",
+                "/usr/lib/libvulkan.so.1",
+            ]
+            .iter()
+            .any(|p| Path::new(p).exists());
             if std::env::var_os("CI").is_some() || vulkan_present {
                 panic!("no GPU adapter ({error}); install mesa-vulkan-drivers for lavapipe");
             }
@@ -54,8 +57,7 @@ pub fn encode(values: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
             )
         }
         DType::BF16 => {
-            let halves: Vec<half::bf16> =
-                values.iter().map(|&v| half::bf16::from_f32(v)).collect();
+            let halves: Vec<half::bf16> = values.iter().map(|&v| half::bf16::from_f32(v)).collect();
             (
                 halves.iter().flat_map(|v| v.to_le_bytes()).collect(),
                 halves.iter().map(|v| v.to_f32()).collect(),
@@ -74,7 +76,13 @@ pub fn assert_close(case: &str, actual: &[f32], expected: &[f32], tolerance: f32
         .zip(expected)
         .map(|(a, e)| (a - e).abs())
         .enumerate()
-        .fold((0, 0.0f32), |best, (i, e)| if e > best.1 || e.is_nan() { (i, e) } else { best });
+        .fold((0, 0.0f32), |best, (i, e)| {
+            if e > best.1 || e.is_nan() {
+                (i, e)
+            } else {
+                best
+            }
+        });
     assert!(
         error <= tolerance * scale && !error.is_nan(),
         "{case}: index {worst}: got {}, expected {} (error {error:e}, allowed {:e})",

@@ -1,0 +1,127 @@
+//! Tokenizer encodings and decodings against the `tokenizers` Python library, and chat-template
+//! output against transformers' `apply_chat_template`.
+
+mod common;
+
+use hearth::chat::{ChatMessage, ChatTemplate};
+use hearth::tokenizer::Tokenizer;
+use serde_json::Value;
+
+fn json(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(common::fixtures().join(path)).unwrap()).unwrap()
+}
+
+fn ids(value: &Value) -> Vec<u32> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn tokenizer() -> Tokenizer {
+    let bytes = std::fs::read(common::fixtures().join("tokenizer/tokenizer.json")).unwrap();
+    Tokenizer::from_bytes(&bytes, None).unwrap()
+}
+
+#[test]
+fn encodings_and_decodings_match_tokenizers() {
+    let tokenizer = tokenizer();
+    let cases = json("tokenizer/cases.json");
+    for case in cases.as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let with_special = ids(&case["ids"]);
+        assert_eq!(
+            tokenizer.encode(text, true).unwrap(),
+            with_special,
+            "encode {text:?}"
+        );
+        assert_eq!(
+            tokenizer.encode(text, false).unwrap(),
+            ids(&case["ids_no_special"]),
+            "encode {text:?} without special tokens"
+        );
+        assert_eq!(
+            tokenizer.decode(&with_special, false).unwrap(),
+            case["decoded"].as_str().unwrap(),
+            "decode {text:?}"
+        );
+        assert_eq!(
+            tokenizer.decode(&with_special, true).unwrap(),
+            case["decoded_skip"].as_str().unwrap(),
+            "decode {text:?} skipping special tokens"
+        );
+    }
+}
+
+#[test]
+fn streaming_decode_never_splits_a_character() {
+    let tokenizer = tokenizer();
+    let cases = json("tokenizer/cases.json");
+    for case in cases.as_array().unwrap() {
+        let ids = ids(&case["ids_no_special"]);
+        let mut stream = tokenizer.decode_stream(true);
+        let mut text = String::new();
+        for &id in &ids {
+            if let Some(piece) = stream.step(id).unwrap() {
+                assert!(
+                    !piece.contains('\u{fffd}'),
+                    "{piece:?} has a broken character"
+                );
+                text.push_str(&piece);
+            }
+        }
+        assert_eq!(
+            text,
+            tokenizer.decode(&ids, true).unwrap(),
+            "{:?}",
+            case["text"]
+        );
+    }
+}
+
+#[test]
+fn chat_templates_match_transformers() {
+    let cases = json("chat/cases.json");
+    for case in cases.as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let messages: Vec<ChatMessage> = serde_json::from_value(case["messages"].clone()).unwrap();
+        let template = ChatTemplate::new(
+            case["template"].as_str().unwrap(),
+            case["bos_token"].as_str(),
+            case["eos_token"].as_str(),
+        )
+        .unwrap();
+        let rendered = template.render(&messages, case["add_generation_prompt"].as_bool().unwrap());
+        if case["error"].as_bool().unwrap_or(false) {
+            let error = rendered.expect_err(name);
+            assert_eq!(error.name(), "ChatTemplateError");
+            let expected = case["error_message"].as_str().unwrap();
+            assert!(
+                error.to_string().contains(expected),
+                "{name}: {error} should say {expected:?}"
+            );
+        } else {
+            assert_eq!(
+                rendered.unwrap(),
+                case["expected"].as_str().unwrap(),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tojson_writes_python_json() {
+    let template = ChatTemplate::new(
+        "{{ messages | tojson }}|{{ messages[0] | tojson(indent=2) }}",
+        None,
+        None,
+    )
+    .unwrap();
+    let rendered = template
+        .render(&[ChatMessage::new("user", "héllo <b>")], false)
+        .unwrap();
+    assert_eq!(rendered, "[{\"role\": \"user\", \"content\": \"héllo <b>\"}]|{\n  \"role\": \"user\",\n  \"content\": \"héllo <b>\"\n}");
+}
