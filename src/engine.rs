@@ -25,6 +25,8 @@ pub struct LoadOptions {
     pub device: DeviceKind,
     /// KV-cache length in tokens; defaults to the model's window, at most [`DEFAULT_CONTEXT`].
     pub context: Option<usize>,
+    /// Prompts are run in chunks of at most this many tokens, which bounds activation memory.
+    pub prefill_chunk: usize,
     pub gpu: GpuOptions,
 }
 
@@ -33,6 +35,7 @@ impl Default for LoadOptions {
         Self {
             device: DeviceKind::Gpu,
             context: None,
+            prefill_chunk: PREFILL_CHUNK,
             gpu: GpuOptions::default(),
         }
     }
@@ -41,7 +44,7 @@ impl Default for LoadOptions {
 /// KV-cache length when none is asked for: long enough for chat, small enough for browsers.
 pub const DEFAULT_CONTEXT: usize = 4096;
 
-/// Prompts are prefilled in chunks of at most this many tokens, which bounds activation memory.
+/// Default prefill chunk: long enough to keep the GPU busy, short enough to bound memory.
 pub const PREFILL_CHUNK: usize = 512;
 
 pub enum Prompt {
@@ -154,6 +157,7 @@ pub struct Engine {
     eos_ids: Vec<u32>,
     /// Tokens whose keys and values the cache holds, in order from position 0.
     cached: Vec<u32>,
+    prefill_chunk: usize,
     info: ModelInfo,
 }
 
@@ -210,7 +214,7 @@ impl Engine {
         let context = options
             .context
             .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
-        let parameters = checkpoint_parameters(&checkpoint);
+        let parameters = checkpoint.parameter_count();
         let dtypes = checkpoint
             .dtypes()
             .iter()
@@ -254,6 +258,7 @@ impl Engine {
             chat,
             eos_ids,
             cached: Vec::new(),
+            prefill_chunk: options.prefill_chunk.max(1),
             info,
         })
     }
@@ -315,8 +320,8 @@ impl Engine {
         let ids = self.prompt_ids(&Prompt::Ids(ids.to_vec()))?;
         self.cached.clear();
         let result = match &mut self.model {
-            Model::Gpu(m) => logits_of(m, &ids, all).await,
-            Model::Cpu(m) => logits_of(m, &ids, all).await,
+            Model::Gpu(m) => logits_of(m, &ids, all, self.prefill_chunk).await,
+            Model::Cpu(m) => logits_of(m, &ids, all, self.prefill_chunk).await,
         };
         if result.is_ok() {
             self.cached = ids;
@@ -349,6 +354,7 @@ impl Engine {
             } else {
                 &self.eos_ids
             },
+            prefill_chunk: self.prefill_chunk,
             request,
             cached: &mut self.cached,
             started,
@@ -365,14 +371,15 @@ impl Engine {
     }
 }
 
-fn checkpoint_parameters(checkpoint: &Checkpoint) -> u64 {
-    checkpoint.parameter_count()
-}
-
-async fn logits_of<B: Backend>(m: &mut Loaded<B>, ids: &[u32], all: bool) -> Result<Vec<Vec<f32>>> {
+async fn logits_of<B: Backend>(
+    m: &mut Loaded<B>,
+    ids: &[u32],
+    all: bool,
+    chunk_len: usize,
+) -> Result<Vec<Vec<f32>>> {
     let mut rows = Vec::new();
     let mut start = 0;
-    for chunk in ids.chunks(PREFILL_CHUNK) {
+    for chunk in ids.chunks(chunk_len) {
         let is_last = start + chunk.len() == ids.len();
         let logits = m.llama.forward(&mut m.backend, chunk, start, all)?;
         if all || is_last {
@@ -389,6 +396,7 @@ async fn logits_of<B: Backend>(m: &mut Loaded<B>, ids: &[u32], all: bool) -> Res
 struct Job<'a> {
     tokenizer: &'a Tokenizer,
     eos_ids: &'a [u32],
+    prefill_chunk: usize,
     request: &'a GenerateRequest,
     cached: &'a mut Vec<u32>,
     started: Instant,
@@ -426,7 +434,7 @@ impl Job<'_> {
             .min(prompt.len() - 1);
         self.cached.truncate(reuse);
         let mut logits = None;
-        for chunk in prompt[reuse..].chunks(PREFILL_CHUNK) {
+        for chunk in prompt[reuse..].chunks(self.prefill_chunk) {
             let start = self.cached.len();
             logits = Some(m.llama.forward(&mut m.backend, chunk, start, false)?);
             self.cached.extend_from_slice(chunk);

@@ -239,3 +239,64 @@ fn prompt_past_the_context_is_an_error_and_the_engine_stays_usable() {
     let error = pollster::block_on(engine.generate(&out_of_vocab, &mut |_, _| true)).unwrap_err();
     assert!(error.to_string().contains("100000"), "{error}");
 }
+
+#[test]
+fn chunked_prefill_gives_the_same_logits() {
+    let reference = reference("llama3-scaled-f32");
+    let folder = Folder::new(common::fixtures().join("models/llama3-scaled-f32")).unwrap();
+    for device in [DeviceKind::Gpu, DeviceKind::Cpu] {
+        if device == DeviceKind::Gpu && common::gpu().is_none() {
+            continue;
+        }
+        let options = LoadOptions {
+            device,
+            prefill_chunk: 5,
+            ..Default::default()
+        };
+        let mut engine = pollster::block_on(Engine::load(&folder, &options)).unwrap();
+        let logits = pollster::block_on(engine.logits(&reference.prompt_ids, true)).unwrap();
+        for (position, (row, expected)) in logits.iter().zip(&reference.logits).enumerate() {
+            common::assert_close(
+                &format!("chunked prefill on {device:?}, position {position}"),
+                row,
+                expected,
+                TOLERANCE / 4.0,
+            );
+        }
+        let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
+        request.max_tokens = 16;
+        request.ignore_eos = true;
+        let generation = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
+        assert_eq!(
+            generation.ids, reference.greedy_ids,
+            "chunked prefill on {device:?}"
+        );
+    }
+}
+
+#[test]
+fn decode_steps_create_no_buffers_or_bind_groups() {
+    use hearth::config::LlamaConfig;
+    use hearth::llama::Llama;
+    use hearth::ops::Backend;
+    use hearth::weights::{Checkpoint, ModelFiles};
+
+    let Some(mut gpu) = common::gpu() else { return };
+    let folder = Folder::new(common::fixtures().join("models/qwen3-f32")).unwrap();
+    let config = LlamaConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
+    let checkpoint = Checkpoint::load(&folder).unwrap();
+    let mut model = Llama::load(&mut gpu, config, &checkpoint, 64).unwrap();
+    let logits = model.forward(&mut gpu, &[3, 10, 20, 30], 0, false).unwrap();
+    let mut token = pollster::block_on(gpu.argmax(&logits)).unwrap();
+    drop(logits);
+    let mut counts = Vec::new();
+    for position in 4..10 {
+        let logits = model.forward(&mut gpu, &[token], position, false).unwrap();
+        token = pollster::block_on(gpu.argmax(&logits)).unwrap();
+        counts.push((gpu.bind_group_count(), gpu.activation_bytes()));
+    }
+    assert!(
+        counts.windows(2).skip(1).all(|w| w[0] == w[1]),
+        "bind groups / activation bytes per step: {counts:?}"
+    );
+}

@@ -804,7 +804,10 @@ impl Backend for Gpu {
         layout: RopeLayout,
     ) -> Result<()> {
         let positions = Self::weight_elements(table) / head_dim.max(1);
-        if !head_dim.is_multiple_of(2) || !x.cols.is_multiple_of(head_dim) || start_pos + x.rows > positions {
+        if !head_dim.is_multiple_of(2)
+            || !x.cols.is_multiple_of(head_dim)
+            || start_pos + x.rows > positions
+        {
             return Err(Error::InvalidArgument(format!(
                 "rope: head_dim {head_dim}, {} columns, positions {start_pos}..{} of {positions}",
                 x.cols,
