@@ -210,7 +210,7 @@ impl Engine {
         eos_ids.sort_unstable();
         eos_ids.dedup();
 
-        let checkpoint = Checkpoint::load(files)?;
+        let checkpoint = Checkpoint::open(files)?;
         let context = options
             .context
             .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
@@ -223,6 +223,7 @@ impl Engine {
         let model = match options.device {
             DeviceKind::Gpu => {
                 let mut backend = Gpu::new(&options.gpu).await?;
+                check_fits(&backend, &checkpoint, &config, context)?;
                 let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
                 Model::Gpu(Box::new(Loaded { backend, llama }))
             }
@@ -369,6 +370,29 @@ impl Engine {
         }
         result
     }
+}
+
+/// Fails before any allocation when a tensor or a layer's KV cache exceeds what the adapter can
+/// bind.
+fn check_fits(
+    gpu: &Gpu,
+    checkpoint: &Checkpoint<'_>,
+    config: &LlamaConfig,
+    context: usize,
+) -> Result<()> {
+    let max = gpu.max_buffer_bytes();
+    if let Some((name, bytes)) = checkpoint.sizes().find(|&(_, bytes)| bytes > max) {
+        return Err(Error::DeviceLimit(format!(
+            "tensor `{name}` is {bytes} bytes; the adapter binds at most {max} bytes per buffer"
+        )));
+    }
+    let kv_bytes = (context * config.kv_dim() * 4) as u64;
+    if kv_bytes > max {
+        return Err(Error::DeviceLimit(format!(
+            "a {context}-token KV cache needs {kv_bytes} bytes per layer; the adapter binds at most {max} bytes per buffer (ask for a shorter context)"
+        )));
+    }
+    Ok(())
 }
 
 async fn logits_of<B: Backend>(

@@ -43,13 +43,13 @@ pub struct Llama<B: Backend> {
 /// Loads checkpoint tensors by name, checking their shapes.
 struct Loader<'a, B: Backend> {
     backend: &'a mut B,
-    checkpoint: &'a Checkpoint,
+    checkpoint: &'a Checkpoint<'a>,
 }
 
 impl<B: Backend> Loader<'_, B> {
     fn weight(&mut self, name: &str, shape: &[usize]) -> Result<B::Weight> {
-        let view = self.checkpoint.tensor(name, shape)?;
-        self.backend.upload_weight(name, view)
+        let tensor = self.checkpoint.tensor(name, shape)?;
+        self.backend.upload_weight(name, tensor.view())
     }
 
     fn optional(&mut self, name: &str, shape: &[usize]) -> Result<Option<B::Weight>> {
@@ -100,7 +100,7 @@ impl<B: Backend> Llama<B> {
     pub fn load(
         backend: &mut B,
         config: LlamaConfig,
-        checkpoint: &Checkpoint,
+        checkpoint: &Checkpoint<'_>,
         context: usize,
     ) -> Result<Self> {
         let c = &config;

@@ -79,12 +79,17 @@ impl TensorView<'_> {
 }
 
 /// Where model files come from. Native code reads a folder; the browser implements the same
-/// trait over fetched or user-picked files.
+/// trait over fetched or user-picked files. Weights are read one tensor at a time through
+/// `read_range`, so a checkpoint is never held whole in memory.
 pub trait ModelFiles {
     /// A human-readable location, used in error messages.
     fn describe(&self, name: &str) -> String;
     fn exists(&self, name: &str) -> bool;
+    /// The whole file (for small files: configs, tokenizers).
     fn read(&self, name: &str) -> Result<Vec<u8>>;
+    fn size(&self, name: &str) -> Result<u64>;
+    /// `len` bytes from `offset`; fewer than `len` available is an error.
+    fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>>;
 
     fn read_text(&self, name: &str) -> Result<String> {
         String::from_utf8(self.read(name)?)
@@ -108,6 +113,14 @@ impl Folder {
         }
         Ok(Self { root })
     }
+
+    fn io_error(&self, name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+        let path = self.root.join(name);
+        move |source| Error::Io {
+            path: path.clone(),
+            source,
+        }
+    }
 }
 
 impl ModelFiles for Folder {
@@ -120,8 +133,94 @@ impl ModelFiles for Folder {
     }
 
     fn read(&self, name: &str) -> Result<Vec<u8>> {
-        let path = self.root.join(name);
-        std::fs::read(&path).map_err(|source| Error::Io { path, source })
+        std::fs::read(self.root.join(name)).map_err(self.io_error(name))
+    }
+
+    fn size(&self, name: &str) -> Result<u64> {
+        let metadata = std::fs::metadata(self.root.join(name)).map_err(self.io_error(name))?;
+        Ok(metadata.len())
+    }
+
+    fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = std::fs::File::open(self.root.join(name)).map_err(self.io_error(name))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(self.io_error(name))?;
+        let mut bytes = vec![0; len];
+        file.read_exact(&mut bytes).map_err(self.io_error(name))?;
+        Ok(bytes)
+    }
+}
+
+/// Files held in memory, by name (tests, and sources that arrive whole).
+#[derive(Default)]
+pub struct MemoryFiles {
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl MemoryFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>, bytes: Vec<u8>) {
+        self.files.insert(name.into(), bytes);
+    }
+
+    fn get(&self, name: &str) -> Result<&Vec<u8>> {
+        self.files.get(name).ok_or_else(|| Error::Io {
+            path: PathBuf::from(name),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
+        })
+    }
+}
+
+impl ModelFiles for MemoryFiles {
+    fn describe(&self, name: &str) -> String {
+        name.to_string()
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+
+    fn read(&self, name: &str) -> Result<Vec<u8>> {
+        self.get(name).cloned()
+    }
+
+    fn size(&self, name: &str) -> Result<u64> {
+        Ok(self.get(name)?.len() as u64)
+    }
+
+    fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let bytes = self.get(name)?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let end = start.checked_add(len).filter(|&end| end <= bytes.len());
+        match end {
+            Some(end) => Ok(bytes[start..end].to_vec()),
+            None => Err(Error::Safetensors {
+                file: name.to_string(),
+                message: format!("read of {len} bytes at {offset} past the end of the file"),
+            }),
+        }
+    }
+}
+
+/// A tensor read from a checkpoint: row-major, little-endian bytes.
+#[derive(Debug, Clone)]
+pub struct HostTensor {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub bytes: Vec<u8>,
+}
+
+impl HostTensor {
+    pub fn view(&self) -> TensorView<'_> {
+        TensorView {
+            dtype: self.dtype,
+            shape: &self.shape,
+            bytes: &self.bytes,
+        }
     }
 }
 
@@ -129,99 +228,94 @@ impl ModelFiles for Folder {
 struct HeaderEntry {
     dtype: String,
     shape: Vec<usize>,
-    data_offsets: [usize; 2],
+    data_offsets: [u64; 2],
 }
 
+#[derive(Debug, Clone)]
 struct Entry {
     dtype: DType,
     shape: Vec<usize>,
-    start: usize,
-    end: usize,
+    /// Absolute byte offset in the file.
+    start: u64,
+    len: usize,
 }
 
-/// One parsed safetensors file, owning its bytes.
+/// The header of one safetensors file: where each tensor lies, checked against the file size.
 pub struct SafeTensors {
     file: String,
-    bytes: Vec<u8>,
-    data_start: usize,
     entries: HashMap<String, Entry>,
 }
 
 /// Headers past this size are rejected rather than parsed (real ones are a few hundred KB).
-const MAX_HEADER_BYTES: usize = 100 << 20;
+const MAX_HEADER_BYTES: u64 = 100 << 20;
 
 impl SafeTensors {
-    pub fn parse(file: impl Into<String>, bytes: Vec<u8>) -> Result<Self> {
-        let file = file.into();
+    /// Reads and checks the header of `name`.
+    pub fn open(files: &dyn ModelFiles, name: &str) -> Result<Self> {
+        let file = files.describe(name);
         let bad = |message: String| Error::Safetensors {
             file: file.clone(),
             message,
         };
-        if bytes.len() < 8 {
+        let size = files.size(name)?;
+        if size < 8 {
+            return Err(bad(format!("file is {size} bytes, too short for a header")));
+        }
+        let prefix = files.read_range(name, 0, 8)?;
+        let header_len = u64::from_le_bytes(prefix[..8].try_into().expect("8 bytes were read"));
+        if header_len > size - 8 || header_len > MAX_HEADER_BYTES {
             return Err(bad(format!(
-                "file is {} bytes, too short for a header",
-                bytes.len()
+                "header length {header_len} exceeds the {} bytes that follow (truncated file?)",
+                size - 8
             )));
         }
-        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap());
-        let available = bytes.len() - 8;
-        if header_len > available as u64 || header_len as usize > MAX_HEADER_BYTES {
-            return Err(bad(format!(
-                "header length {header_len} exceeds the {available} bytes that follow (truncated file?)"
-            )));
-        }
-        let data_start = 8 + header_len as usize;
-        let header: HashMap<String, serde_json::Value> =
-            serde_json::from_slice(&bytes[8..data_start])
-                .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
-        let data_len = bytes.len() - data_start;
+        let header = files.read_range(name, 8, header_len as usize)?;
+        let header: HashMap<String, serde_json::Value> = serde_json::from_slice(&header)
+            .map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
+        let data_start = 8 + header_len;
+        let data_len = size - data_start;
         let mut entries = HashMap::with_capacity(header.len());
-        for (name, value) in header {
-            if name == "__metadata__" {
+        for (tensor, value) in header {
+            if tensor == "__metadata__" {
                 continue;
             }
-            let entry: HeaderEntry =
-                serde_json::from_value(value).map_err(|e| bad(format!("tensor `{name}`: {e}")))?;
+            let entry: HeaderEntry = serde_json::from_value(value)
+                .map_err(|e| bad(format!("tensor `{tensor}`: {e}")))?;
             let dtype =
                 DType::from_safetensors(&entry.dtype).ok_or_else(|| Error::UnsupportedDtype {
                     file: file.clone(),
-                    name: name.clone(),
+                    name: tensor.clone(),
                     dtype: entry.dtype.clone(),
                 })?;
             let [start, end] = entry.data_offsets;
             let numel = entry
                 .shape
                 .iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-            let expected = numel.and_then(|n| n.checked_mul(dtype.size()));
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+            let expected = numel.and_then(|n| n.checked_mul(dtype.size() as u64));
             if start > end || end > data_len {
                 return Err(bad(format!(
-                    "tensor `{name}` spans bytes {start}..{end} but the data is {data_len} bytes (truncated file?)"
+                    "tensor `{tensor}` spans bytes {start}..{end} but the data is {data_len} bytes (truncated file?)"
                 )));
             }
             if expected != Some(end - start) {
                 return Err(bad(format!(
-                    "tensor `{name}` of shape {:?} needs {expected:?} bytes but spans {}",
+                    "tensor `{tensor}` of shape {:?} needs {expected:?} bytes but spans {}",
                     entry.shape,
                     end - start
                 )));
             }
             entries.insert(
-                name,
+                tensor,
                 Entry {
                     dtype,
                     shape: entry.shape,
-                    start,
-                    end,
+                    start: data_start + start,
+                    len: (end - start) as usize,
                 },
             );
         }
-        Ok(Self {
-            file,
-            bytes,
-            data_start,
-            entries,
-        })
+        Ok(Self { file, entries })
     }
 
     pub fn file(&self) -> &str {
@@ -231,26 +325,20 @@ impl SafeTensors {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
     }
-
-    pub fn get(&self, name: &str) -> Option<TensorView<'_>> {
-        self.entries.get(name).map(|e| TensorView {
-            dtype: e.dtype,
-            shape: &e.shape,
-            bytes: &self.bytes[self.data_start + e.start..self.data_start + e.end],
-        })
-    }
 }
 
-/// All tensors of a checkpoint, single-file or sharded.
-pub struct Checkpoint {
-    shards: Vec<SafeTensors>,
+/// All tensors of a checkpoint, single-file or sharded, read on demand.
+pub struct Checkpoint<'a> {
+    files: &'a dyn ModelFiles,
+    /// (file name, header) per shard.
+    shards: Vec<(String, SafeTensors)>,
     /// Tensor name -> index into `shards`.
     index: HashMap<String, usize>,
 }
 
-impl Checkpoint {
-    /// Reads `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
-    pub fn load(files: &dyn ModelFiles) -> Result<Self> {
+impl<'a> Checkpoint<'a> {
+    /// Opens `model.safetensors`, or the shards listed in `model.safetensors.index.json`.
+    pub fn open(files: &'a dyn ModelFiles) -> Result<Self> {
         const SINGLE: &str = "model.safetensors";
         const INDEX: &str = "model.safetensors.index.json";
         let shard_names: Vec<String> = if files.exists(SINGLE) || !files.exists(INDEX) {
@@ -273,62 +361,80 @@ impl Checkpoint {
         };
         let mut shards = Vec::with_capacity(shard_names.len());
         let mut index = HashMap::new();
-        for (i, name) in shard_names.iter().enumerate() {
-            if name.contains("..") || name.starts_with('/') {
+        for (i, name) in shard_names.into_iter().enumerate() {
+            if name.contains("..") || name.contains('/') || name.contains('\\') {
                 return Err(Error::json(
                     files.describe(INDEX),
                     format!("shard name `{name}` leaves the model folder"),
                 ));
             }
-            let shard = SafeTensors::parse(files.describe(name), files.read(name)?)?;
+            let shard = SafeTensors::open(files, &name)?;
             for tensor in shard.names() {
                 index.insert(tensor.to_string(), i);
             }
-            shards.push(shard);
+            shards.push((name, shard));
         }
-        Ok(Self { shards, index })
-    }
-
-    pub fn from_shards(shards: Vec<SafeTensors>) -> Self {
-        let mut index = HashMap::new();
-        for (i, shard) in shards.iter().enumerate() {
-            for tensor in shard.names() {
-                index.insert(tensor.to_string(), i);
-            }
-        }
-        Self { shards, index }
+        Ok(Self {
+            files,
+            shards,
+            index,
+        })
     }
 
     pub fn contains(&self, name: &str) -> bool {
         self.index.contains_key(name)
     }
 
-    /// The tensor `name`, checked against the expected shape.
-    pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<TensorView<'_>> {
-        let view = self.index.get(name).and_then(|&i| self.shards[i].get(name));
-        let view = view.ok_or_else(|| Error::MissingTensor {
+    fn entry(&self, name: &str) -> Result<(&str, &Entry)> {
+        let missing = || Error::MissingTensor {
             file: self
                 .shards
                 .first()
-                .map(|s| s.file().to_string())
+                .map(|(_, s)| s.file().to_string())
                 .unwrap_or_default(),
             name: name.to_string(),
-        })?;
-        if view.shape != shape {
+        };
+        let &shard = self.index.get(name).ok_or_else(missing)?;
+        let (file, header) = &self.shards[shard];
+        let entry = header.entries.get(name).ok_or_else(missing)?;
+        Ok((file, entry))
+    }
+
+    /// Dtype and shape of `name`, without reading its data.
+    pub fn meta(&self, name: &str) -> Result<(DType, &[usize])> {
+        let (_, entry) = self.entry(name)?;
+        Ok((entry.dtype, &entry.shape))
+    }
+
+    /// Reads the tensor `name`, checked against the expected shape.
+    pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<HostTensor> {
+        let (file, entry) = self.entry(name)?;
+        if entry.shape != shape {
             return Err(Error::ShapeMismatch {
                 name: name.to_string(),
                 expected: shape.to_vec(),
-                found: view.shape.to_vec(),
+                found: entry.shape.clone(),
             });
         }
-        Ok(view)
+        Ok(HostTensor {
+            dtype: entry.dtype,
+            shape: entry.shape.clone(),
+            bytes: self.files.read_range(file, entry.start, entry.len)?,
+        })
+    }
+
+    /// Every tensor's name and size in bytes.
+    pub fn sizes(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.shards
+            .iter()
+            .flat_map(|(_, s)| s.entries.iter().map(|(n, e)| (n.as_str(), e.len as u64)))
     }
 
     /// Number of scalar parameters over all tensors.
     pub fn parameter_count(&self) -> u64 {
         self.shards
             .iter()
-            .flat_map(|s| s.entries.values())
+            .flat_map(|(_, s)| s.entries.values())
             .map(|e| e.shape.iter().product::<usize>() as u64)
             .sum()
     }
@@ -338,7 +444,7 @@ impl Checkpoint {
         let mut dtypes: Vec<DType> = self
             .shards
             .iter()
-            .flat_map(|s| s.entries.values().map(|e| e.dtype))
+            .flat_map(|(_, s)| s.entries.values().map(|e| e.dtype))
             .collect();
         dtypes.sort_by_key(|d| d.name());
         dtypes.dedup();
@@ -357,15 +463,34 @@ mod tests {
         bytes
     }
 
+    fn open(bytes: Vec<u8>) -> Result<SafeTensors> {
+        let mut files = MemoryFiles::new();
+        files.insert("x.safetensors", bytes);
+        SafeTensors::open(&files, "x.safetensors")
+    }
+
     #[test]
-    fn parses_a_valid_file() {
-        let data: Vec<u8> = [1.0f32, 2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    fn reads_a_valid_file_tensor_by_tensor() {
+        let data: Vec<u8> = [1.0f32, 2.0, 3.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let bytes = file_with_header(
-            r#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {}}"#,
+            r#"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}, "__metadata__": {}}"#,
             &data,
         );
-        let st = SafeTensors::parse("t.safetensors", bytes).unwrap();
-        assert_eq!(st.get("a").unwrap().to_f32(), vec![1.0, 2.0]);
+        let mut files = MemoryFiles::new();
+        files.insert("model.safetensors", bytes);
+        let checkpoint = Checkpoint::open(&files).unwrap();
+        assert_eq!(
+            checkpoint.tensor("a", &[2]).unwrap().view().to_f32(),
+            [1.0, 2.0]
+        );
+        assert_eq!(checkpoint.tensor("b", &[1]).unwrap().view().to_f32(), [3.0]);
+        assert!(checkpoint.tensor("b", &[2]).is_err());
+        assert!(checkpoint.tensor("c", &[1]).is_err());
+        assert_eq!(checkpoint.parameter_count(), 3);
     }
 
     #[test]
@@ -374,26 +499,23 @@ mod tests {
             r#"{"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#,
             &[0; 8],
         );
-        let err = SafeTensors::parse("x.safetensors", lying).err().unwrap();
+        let err = open(lying).err().unwrap();
         assert!(err.to_string().contains("truncated"), "{err}");
         let wrong_size = file_with_header(
             r#"{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#,
             &[0; 8],
         );
-        assert!(SafeTensors::parse("x", wrong_size).is_err());
+        assert!(open(wrong_size).is_err());
         let overflow = file_with_header(
             r#"{"a": {"dtype": "F32", "shape": [18446744073709551615, 2], "data_offsets": [0, 8]}}"#,
             &[0; 8],
         );
-        assert!(SafeTensors::parse("x", overflow).is_err());
-        let mut huge_header = 1u64 << 60;
-        let bytes: Vec<u8> = huge_header.to_le_bytes().to_vec();
-        assert!(SafeTensors::parse("x", bytes).is_err());
-        huge_header = 3;
-        let mut bytes = huge_header.to_le_bytes().to_vec();
-        bytes.extend_from_slice(b"{{{");
-        assert!(SafeTensors::parse("x", bytes).is_err());
-        assert!(SafeTensors::parse("x", vec![1, 2]).is_err());
+        assert!(open(overflow).is_err());
+        assert!(open((1u64 << 60).to_le_bytes().to_vec()).is_err());
+        let mut bad_json = 3u64.to_le_bytes().to_vec();
+        bad_json.extend_from_slice(b"{{{");
+        assert!(open(bad_json).is_err());
+        assert!(open(vec![1, 2]).is_err());
     }
 
     #[test]
@@ -402,7 +524,7 @@ mod tests {
             r#"{"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#,
             &[0; 8],
         );
-        let err = SafeTensors::parse("x.safetensors", bytes).err().unwrap();
+        let err = open(bytes).err().unwrap();
         assert!(err.to_string().contains("I64"), "{err}");
     }
 }

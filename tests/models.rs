@@ -284,7 +284,7 @@ fn decode_steps_create_no_buffers_or_bind_groups() {
     let Some(mut gpu) = common::gpu() else { return };
     let folder = Folder::new(common::fixtures().join("models/qwen3-f32")).unwrap();
     let config = LlamaConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
-    let checkpoint = Checkpoint::load(&folder).unwrap();
+    let checkpoint = Checkpoint::open(&folder).unwrap();
     let mut model = Llama::load(&mut gpu, config, &checkpoint, 64).unwrap();
     let logits = model.forward(&mut gpu, &[3, 10, 20, 30], 0, false).unwrap();
     let mut token = pollster::block_on(gpu.argmax(&logits)).unwrap();

@@ -267,9 +267,14 @@ impl Gpu {
         }
     }
 
-    fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
+    /// The largest buffer a kernel can bind on this adapter.
+    pub fn max_buffer_bytes(&self) -> u64 {
         let binding = self.limits.max_storage_buffer_binding_size;
-        let max = self.limits.max_buffer_size.min(binding);
+        self.limits.max_buffer_size.min(binding)
+    }
+
+    fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
+        let max = self.max_buffer_bytes();
         if bytes > max {
             return Err(Error::DeviceLimit(format!(
                 "{what} needs a buffer of {bytes} bytes; the adapter allows {max}"
