@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds the CLI and runs a model on the GPU (lavapipe when there is no GPU).
-# MODEL=path/to/hf-folder scripts/demo.sh runs your own model; the default is a tiny fixture.
+# The main job: builds the browser package and serves the chat demo on http://127.0.0.1:8080.
+# Model folders under models/<name>/ (and the tiny test fixtures) are served at /models/<name>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
-model="${MODEL:-tests/fixtures/models/qwen2-f32}"
-prompt="${PROMPT:-Tell me a story about a hearth.}"
-cargo build --release --bin hearth
-hearth=target/release/hearth
-"$hearth" info --model "$model"
-echo "== chat (streamed; random fixture weights make random text)"
-"$hearth" generate --model "$model" --prompt "$prompt" --chat --max-tokens 32 --temperature 0.7 --seed 1
-echo "== bench"
-"$hearth" bench --model "$model" --prompt-tokens 32 --gen-tokens 16 --runs 3
+scripts/build-web.sh
+exec node scripts/serve.mjs "${PORT:-8080}"

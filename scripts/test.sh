@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints (native and wasm32), the wasm32 build, and all cargo tests
-# (kernels against burn on lavapipe, whole models against transformers' fixtures, CLI).
+# Runs every test: formatting, lints (native and wasm32), all cargo tests (kernels against burn on
+# lavapipe, whole models against transformers' fixtures, CLI), then the browser package and its
+# tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --browser
 
 # Mesa's WSI probes for a display server and complains when there is none; compute needs none.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
@@ -17,3 +18,7 @@ cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D w
 echo "== cargo test"
 # A GPU test that finds no adapter fails when CI is set, instead of skipping.
 cargo test --all-targets
+echo "== browser package"
+scripts/build-web.sh
+echo "== browser tests"
+node tests/web/run.mjs

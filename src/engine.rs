@@ -150,8 +150,13 @@ enum Model {
     Cpu(Box<Loaded<Cpu>>),
 }
 
+/// Awaited after every generated token, so a caller can let its event loop run (the browser
+/// must process an abort, or draw the token, while a CPU-bound generation is running).
+pub type YieldHook = Box<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
+
 pub struct Engine {
     model: Model,
+    yield_hook: Option<YieldHook>,
     tokenizer: Tokenizer,
     chat: Option<ChatTemplate>,
     eos_ids: Vec<u32>,
@@ -255,6 +260,7 @@ impl Engine {
         };
         Ok(Self {
             model,
+            yield_hook: None,
             tokenizer,
             chat,
             eos_ids,
@@ -281,6 +287,10 @@ impl Engine {
 
     pub fn eos_ids(&self) -> &[u32] {
         &self.eos_ids
+    }
+
+    pub fn set_yield_hook(&mut self, hook: YieldHook) {
+        self.yield_hook = Some(hook);
     }
 
     /// Forgets the KV cache contents, so the next request prefills from scratch.
@@ -332,7 +342,9 @@ impl Engine {
 
     /// Generates text; `on_token(id, text)` is called for each token with the text it completes
     /// (possibly empty while a UTF-8 character or a possible stop string is incomplete) and
-    /// returns `false` to abort, which ends the call with [`Error::Aborted`].
+    /// returns `false` to abort, which ends the call with [`Error::Aborted`]. The streamed texts
+    /// add up to the final text; when an end-of-sequence token arrives while text is held back
+    /// for a possible stop string, one last call repeats the last id with that text.
     pub async fn generate(
         &mut self,
         request: &GenerateRequest,
@@ -356,6 +368,7 @@ impl Engine {
                 &self.eos_ids
             },
             prefill_chunk: self.prefill_chunk,
+            yield_hook: self.yield_hook.as_ref(),
             request,
             cached: &mut self.cached,
             started,
@@ -421,6 +434,7 @@ struct Job<'a> {
     tokenizer: &'a Tokenizer,
     eos_ids: &'a [u32],
     prefill_chunk: usize,
+    yield_hook: Option<&'a YieldHook>,
     request: &'a GenerateRequest,
     cached: &'a mut Vec<u32>,
     started: Instant,
@@ -515,21 +529,35 @@ impl Job<'_> {
             if let Some(at) = stop_at {
                 text.truncate(at.max(emitted));
                 on_token(token, &text[emitted..]);
+                emitted = text.len();
                 finish = FinishReason::Stop;
                 break;
             }
-            let safe = text.len() - held_back(&text, &self.request.stop);
+            let last = ids.len() == self.request.max_tokens || self.cached.len() >= context;
+            // Text that may be the start of a stop string waits, unless nothing can follow it.
+            let safe = if last {
+                text.len()
+            } else {
+                text.len() - held_back(&text, &self.request.stop)
+            };
             let keep_going = on_token(token, &text[emitted..safe.max(emitted)]);
             emitted = safe.max(emitted);
+            if let Some(hook) = self.yield_hook {
+                hook().await;
+            }
             if !keep_going {
                 return Err(Error::Aborted);
             }
-            if ids.len() == self.request.max_tokens || self.cached.len() >= context {
+            if last {
                 break;
             }
             let position = self.cached.len();
             logits = m.llama.forward(&mut m.backend, &[token], position, false)?;
             self.cached.push(token);
+        }
+        if let (Some(&last_id), true) = (ids.last(), emitted < text.len()) {
+            // An end-of-sequence token ended generation while text was held back.
+            on_token(last_id, &text[emitted..]);
         }
         if let Some(started) = decode_started {
             timings.decode_s = started.elapsed().as_secs_f64();

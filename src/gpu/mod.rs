@@ -612,10 +612,12 @@ impl Backend for Gpu {
     type KvCache = GpuKvCache;
 
     fn device_name(&self) -> String {
-        format!(
-            "{} ({:?})",
-            self.adapter_info.name, self.adapter_info.backend
-        )
+        // Browsers leave the description empty unless the page asks for it.
+        let name = match self.adapter_info.name.as_str() {
+            "" => "unnamed adapter",
+            name => name,
+        };
+        format!("{name} ({:?})", self.adapter_info.backend)
     }
 
     fn memory(&self) -> MemoryUse {

@@ -1,0 +1,279 @@
+// Browser tests: hearth's public JS API (www/pkg/hearth.js) in headless Chromium with WebGPU on
+// SwiftShader, against fixture models served over HTTP on 127.0.0.1. Prints one line per test and
+// "N passed, N failed"; exits non-zero on any failure. Writes artifacts/demo.png.
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
+
+const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const fixtures = join(repo, 'tests/fixtures/models');
+const reference = async (name) => JSON.parse(await readFile(join(fixtures, name, 'reference.json'), 'utf8'));
+
+const counts = new Map();
+const fixtureFile = (model, file) => async () => ({ type: 'application/octet-stream', body: await readFile(join(fixtures, model, file)) });
+const server = await serve({
+  port: 0,
+  onRequest: (path) => counts.set(path, (counts.get(path) ?? 0) + 1),
+  routes: {
+    '/blank.html': async () => ({ type: 'text/html', body: '<!doctype html><title>hearth tests</title>' }),
+    '/broken-truncated/config.json': fixtureFile('llama-f32', 'config.json'),
+    '/broken-truncated/tokenizer.json': fixtureFile('llama-f32', 'tokenizer.json'),
+    '/broken-truncated/model.safetensors': async () => {
+      const bytes = await readFile(join(fixtures, 'llama-f32', 'model.safetensors'));
+      return { type: 'application/octet-stream', body: bytes.subarray(0, bytes.length >> 1) };
+    },
+  },
+});
+const base = `http://127.0.0.1:${server.address().port}`;
+const count = (path) => counts.get(path) ?? 0;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader',
+    '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run',
+  ],
+});
+const context = await browser.newContext();
+const page = await context.newPage();
+page.on('console', (message) => {
+  if (message.type() === 'error') console.log(`  [page] ${message.text()}`);
+});
+await page.goto(`${base}/blank.html`);
+
+/** Runs `fn` in the page with hearth imported as `hearth`. */
+function inPage(fn, arg) {
+  return page.evaluate(async ([source, arg]) => {
+    const hearth = await import('/pkg/hearth.js');
+    // eslint-disable-next-line no-new-func
+    return new Function('hearth', 'arg', `return (${source})(hearth, arg);`)(hearth, arg);
+  }, [fn.toString(), arg]);
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  assert(a === e, `${what}: got ${a}, expected ${e}`);
+}
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('webgpu: greedy ids equal the transformers reference (f32, sharded qwen2, bf16)', async () => {
+  for (const model of ['llama-f32', 'qwen2-f32', 'llama-bf16']) {
+    const ref = await reference(model);
+    const out = await inPage(async (hearth, { url, ids }) => {
+      const engine = await hearth.Engine.load(url, { device: 'webgpu' });
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      const info = engine.info();
+      await engine.dispose();
+      return { ids: result.ids, backend: info.backend, usage: result.usage };
+    }, { url: `${base}/models/${model}/`, ids: ref.prompt_ids });
+    assertEqual(out.backend, 'webgpu', `${model} backend`);
+    assertEqual(out.ids, ref.greedy_ids, `${model} greedy ids`);
+    assertEqual(out.usage, { promptTokens: ref.prompt_ids.length, completionTokens: 16 }, `${model} usage`);
+  }
+});
+
+test('webgpu: logits within 1e-3 of the reference', async () => {
+  const ref = await reference('qwen3-f32');
+  const logits = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url);
+    const logits = await engine.logits(ids);
+    return { isFloat32: logits instanceof Float32Array, values: Array.from(logits) };
+  }, { url: `${base}/models/qwen3-f32/`, ids: ref.prompt_ids });
+  assert(logits.isFloat32, 'logits is a Float32Array');
+  const expected = ref.logits.at(-1);
+  assertEqual(logits.values.length, expected.length, 'vocab');
+  const error = Math.max(...logits.values.map((v, i) => Math.abs(v - expected[i])));
+  assert(error <= 1e-3, `max abs error ${error}`);
+});
+
+test('chat.completions.create: OpenAI shapes, streamed and not, and multi-turn cache reuse', async () => {
+  const out = await inPage(async (hearth, { url }) => {
+    const engine = await hearth.Engine.load(url);
+    const messages = [{ role: 'user', content: 'Tell me a story.' }];
+    const chunks = [];
+    for await (const chunk of await engine.chat.completions.create({ messages, stream: true, max_tokens: 8, seed: 3 })) chunks.push(chunk);
+    const whole = await engine.chat.completions.create({ messages, max_tokens: 8, seed: 3 });
+    // A second turn: the first turn's tokens are already in the KV cache.
+    const first = await engine.generate({ messages, maxTokens: 6, temperature: 0, ignoreEos: true });
+    const second = await engine.generate({
+      messages: [...messages, { role: 'assistant', content: first.text }, { role: 'user', content: 'More.' }],
+      maxTokens: 4, temperature: 0,
+    });
+    return { chunks, whole, second };
+  }, { url: `${base}/models/llama-f32/` });
+  const { chunks, whole, second } = out;
+  assert(chunks.length >= 3, `${chunks.length} chunks`);
+  for (const chunk of chunks) {
+    assertEqual(chunk.object, 'chat.completion.chunk', 'chunk object');
+    assert(chunk.id === chunks[0].id && chunk.id.startsWith('chatcmpl-'), 'chunk ids');
+    assert(typeof chunk.created === 'number' && typeof chunk.model === 'string', 'created/model');
+    assertEqual(chunk.choices.length, 1, 'choices');
+  }
+  assertEqual(chunks[0].choices[0].delta.role, 'assistant', 'first delta role');
+  const last = chunks.at(-1);
+  assert(['stop', 'length'].includes(last.choices[0].finish_reason), 'last finish_reason');
+  assert(chunks.slice(0, -1).every((c) => c.choices[0].finish_reason === null), 'finish_reason only at the end');
+  assert(last.usage && last.usage.prompt_tokens > 0 && last.usage.total_tokens === last.usage.prompt_tokens + last.usage.completion_tokens, 'usage on the last chunk');
+  const streamed = chunks.map((c) => c.choices[0].delta.content ?? '').join('');
+  assertEqual(streamed, whole.choices[0].message.content, 'same seed, same text streamed or not');
+  assertEqual(whole.object, 'chat.completion', 'object');
+  assertEqual(whole.choices[0].message.role, 'assistant', 'message role');
+  assert(second.timings.prefillTokens < second.usage.promptTokens, `second turn prefilled ${second.timings.prefillTokens} of ${second.usage.promptTokens} tokens`);
+});
+
+test('abort stops within one token with an AbortError, and the engine stays usable', async () => {
+  const ref = await reference('llama-f32');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url);
+    const controller = new AbortController();
+    let seen = 0;
+    let after = 0;
+    let error = null;
+    try {
+      await engine.generate({
+        ids, maxTokens: 200, temperature: 0, ignoreEos: true, signal: controller.signal,
+        onToken: () => { seen += 1; if (controller.signal.aborted) after += 1; if (seen === 3) controller.abort(); },
+      });
+    } catch (e) {
+      error = e.name;
+    }
+    const again = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    // Abort through stream(): breaking out of the loop stops generation too.
+    let streamed = 0;
+    for await (const token of engine.stream({ ids, maxTokens: 200, ignoreEos: true })) { streamed += 1; if (streamed === 2) break; }
+    const third = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    return { error, seen, after, again: again.ids, third: third.ids };
+  }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
+  assertEqual(out.error, 'AbortError', 'error name');
+  assert(out.after <= 1, `${out.after} tokens after the abort`);
+  assertEqual(out.again, ref.greedy_ids, 'generation after abort');
+  assertEqual(out.third, ref.greedy_ids, 'generation after a stream was left early');
+});
+
+test('a second load is served from Cache Storage (no weight requests); cache list and delete', async () => {
+  const url = `${base}/models/llama-f16/`;
+  const weights = '/models/llama-f16/model.safetensors';
+  const before = count(weights);
+  const out = await inPage(async (hearth, { url }) => {
+    const loads = [];
+    for (let i = 0; i < 2; i++) {
+      const progress = [];
+      const engine = await hearth.Engine.load(url, { onProgress: (p) => progress.push(p) });
+      loads.push(progress.filter((p) => p.file === 'model.safetensors').at(-1));
+      await engine.dispose();
+    }
+    const listed = (await hearth.listCachedModels()).find((m) => m.url === url);
+    const deleted = await hearth.deleteCachedModel(url);
+    const after = (await hearth.listCachedModels()).find((m) => m.url === url);
+    return { loads, listed, deleted, after: after ?? null };
+  }, { url });
+  assertEqual(count(weights) - before, 1, 'weight requests over two loads');
+  assert(out.loads[0].cached === false && out.loads[1].cached === true, 'progress says where the file came from');
+  assert(out.loads[0].loaded === out.loads[0].total && out.loads[0].total > 0, 'progress reaches the total');
+  assert(out.listed && out.listed.files.includes('model.safetensors') && out.listed.bytes > 0, 'listed');
+  assert(out.deleted && out.after === null, 'deleted');
+});
+
+test('device "cpu" gives the same greedy ids', async () => {
+  const ref = await reference('mistral-f32');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url, { device: 'cpu' });
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    return { ids: result.ids, backend: engine.info().backend };
+  }, { url: `${base}/models/mistral-f32/`, ids: ref.prompt_ids });
+  assertEqual(out.backend, 'cpu', 'backend');
+  assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+});
+
+test('a missing or corrupt model file gives a named error, not a hang', async () => {
+  const out = await inPage(async (hearth, { missing, truncated }) => {
+    const attempt = async (url) => {
+      try { await hearth.Engine.load(url); return 'loaded'; } catch (e) { return `${e.name}: ${e.message}`; }
+    };
+    return { missing: await attempt(missing), truncated: await attempt(truncated) };
+  }, { missing: `${base}/broken-missing/`, truncated: `${base}/broken-truncated/` });
+  assert(out.missing.startsWith('LoadError') && out.missing.includes('config.json'), out.missing);
+  assert(out.truncated.startsWith('ModelFormatError') && out.truncated.includes('model.safetensors'), out.truncated);
+});
+
+test('worker: same API, same greedy ids, streaming and abort', async () => {
+  const ref = await reference('qwen3-f32');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url, { worker: true });
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    const streamed = [];
+    for await (const token of engine.stream({ ids, maxTokens: 5, temperature: 0, ignoreEos: true })) streamed.push(token.id);
+    const controller = new AbortController();
+    let error = null;
+    let seen = 0;
+    try {
+      await engine.generate({ ids, maxTokens: 200, ignoreEos: true, signal: controller.signal, onToken: () => { seen += 1; if (seen === 2) controller.abort(); } });
+    } catch (e) { error = e.name; }
+    const chunks = [];
+    for await (const c of await engine.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 4 })) chunks.push(c);
+    const info = engine.info();
+    await engine.dispose();
+    return { ids: result.ids, streamed, error, seen, backend: info.backend, chunks: chunks.length };
+  }, { url: `${base}/models/qwen3-f32/`, ids: ref.prompt_ids });
+  assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+  assertEqual(out.streamed, ref.greedy_ids.slice(0, 5), 'streamed ids');
+  assertEqual(out.error, 'AbortError', 'abort');
+  assert(out.seen < 10, `${out.seen} tokens before the abort landed`);
+  assertEqual(out.backend, 'webgpu', 'backend');
+  assert(out.chunks >= 2, 'chunks');
+});
+
+test('demo page: loads a model in a worker and streams a reply (screenshot in artifacts/)', async () => {
+  const demo = await context.newPage();
+  const foreign = [];
+  demo.on('request', (request) => { if (!request.url().startsWith(base)) foreign.push(request.url()); });
+  await demo.goto(`${base}/`);
+  await demo.waitForFunction(() => document.querySelector('#served').options.length > 1);
+  await demo.selectOption('#served', `${base}/models/llama-f32/`);
+  await demo.click('#load');
+  await demo.waitForSelector('#status[data-backend]', { timeout: 60_000 });
+  await demo.fill('#prompt', 'Once upon a time');
+  await demo.click('#send');
+  await demo.waitForSelector('.assistant[data-done="true"]', { timeout: 60_000 });
+  const reply = await demo.textContent('.assistant');
+  const status = await demo.textContent('#status');
+  const speed = await demo.textContent('#speed');
+  await mkdir(join(repo, 'artifacts'), { recursive: true });
+  await demo.screenshot({ path: join(repo, 'artifacts/demo.png'), fullPage: true });
+  await demo.close();
+  assert(reply.length > 0, 'a reply was streamed');
+  assert(status.includes('webgpu'), status);
+  assert(/tokens\/s/.test(speed), speed);
+  assertEqual(foreign, [], 'requests to other hosts');
+});
+
+let passed = 0;
+let failed = 0;
+const only = process.argv[2];
+for (const { name, fn } of tests) {
+  if (only && !name.includes(only)) continue;
+  const started = Date.now();
+  try {
+    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out after 180 s')), 180_000))]);
+    passed += 1;
+    console.log(`ok - ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    failed += 1;
+    console.log(`not ok - ${name}\n  ${String(error.stack ?? error).split('\n').slice(0, 4).join('\n  ')}`);
+  }
+}
+await browser.close();
+server.close();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

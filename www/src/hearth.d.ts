@@ -1,0 +1,110 @@
+// Types for hearth.js.
+
+export interface Progress { file: string; loaded: number; total: number; cached: boolean }
+
+export interface LoadOptions {
+  /** Default: "webgpu" when available, falling back to "cpu". */
+  device?: 'webgpu' | 'cpu';
+  /** KV-cache length in tokens (default: the model's window, at most 4096). */
+  context?: number;
+  onProgress?: (progress: Progress) => void;
+  /** Run the engine in a Web Worker; the returned object has the same methods. */
+  worker?: boolean;
+}
+
+export interface GenerateOptions {
+  prompt?: string;
+  ids?: number[] | Uint32Array;
+  messages?: ChatMessage[];
+  maxTokens?: number;
+  /** 0 is greedy (the default). */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+  stop?: string | string[];
+  ignoreEos?: boolean;
+  signal?: AbortSignal;
+  onToken?: (token: Token) => void;
+}
+
+export interface Token { id: number; text: string }
+
+export interface GenerateResult {
+  ids: number[];
+  text: string;
+  finishReason: 'stop' | 'length';
+  usage: { promptTokens: number; completionTokens: number };
+  timings: {
+    firstTokenMs: number;
+    prefillTokens: number;
+    prefillTokensPerSecond: number;
+    decodeTokens: number;
+    decodeTokensPerSecond: number;
+  };
+}
+
+export interface ChatMessage { role: 'system' | 'user' | 'assistant' | string; content: string | { type: string; text?: string }[] }
+
+export interface ChatCompletionParams {
+  messages: ChatMessage[];
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  stop?: string | string[];
+  stream?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: { index: number; message: { role: 'assistant'; content: string }; logprobs: null; finish_reason: string }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+export interface EngineInfo {
+  architecture: string;
+  parameters: number;
+  dtypes: string[];
+  backend: 'webgpu' | 'cpu';
+  adapter: string;
+  features: string[];
+  context: number;
+  weightsBytes: number;
+  kvCacheBytes: number;
+}
+
+export declare class Engine {
+  static load(source: string | URL | File[] | FileList, options?: LoadOptions): Promise<Engine>;
+  readonly modelId: string;
+  generate(options: GenerateOptions): Promise<GenerateResult>;
+  stream(options: GenerateOptions): AsyncIterable<Token>;
+  chat: {
+    completions: {
+      create(params: ChatCompletionParams & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(params: ChatCompletionParams & { stream?: false }): Promise<ChatCompletion>;
+    };
+  };
+  logits(ids: number[] | Uint32Array): Promise<Float32Array>;
+  info(): EngineInfo;
+  dispose(): Promise<void>;
+}
+
+export declare function listCachedModels(): Promise<{ url: string; files: string[]; bytes: number }[]>;
+export declare function deleteCachedModel(url: string): Promise<boolean>;
