@@ -26,6 +26,14 @@ struct BufferInner {
     buffer: wgpu::Buffer,
 }
 
+impl Drop for BufferInner {
+    /// Frees GPU memory now rather than when the browser collects the JS object. Work already
+    /// submitted that uses the buffer still completes.
+    fn drop(&mut self) {
+        self.buffer.destroy();
+    }
+}
+
 type Buffer = Rc<BufferInner>;
 
 /// A weight in its checkpoint dtype, packed into u32 words.

@@ -41,7 +41,8 @@ const browser = await chromium.launch({
 const context = await browser.newContext();
 const page = await context.newPage();
 page.on('console', (message) => {
-  if (message.type() === 'error') console.log(`  [page] ${message.text()}`);
+  // 404s are expected: optional model files and the favicon.
+  if (message.type() === 'error' && !message.text().includes('404')) console.log(`  [page] ${message.text()}`);
 });
 await page.goto(`${base}/blank.html`);
 
@@ -194,6 +195,29 @@ test('device "cpu" gives the same greedy ids', async () => {
   }, { url: `${base}/models/mistral-f32/`, ids: ref.prompt_ids });
   assertEqual(out.backend, 'cpu', 'backend');
   assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+});
+
+test('without WebGPU the engine falls back to the CPU by itself', async () => {
+  const ref = await reference('llama-f32');
+  const bare = await context.newPage();
+  // A browser without WebGPU: navigator.gpu is missing.
+  await bare.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    Object.defineProperty(WorkerNavigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  await bare.goto(`${base}/blank.html`);
+  const out = await bare.evaluate(async ({ url, ids }) => {
+    const hearth = await import('/pkg/hearth.js');
+    const engine = await hearth.Engine.load(url);
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    let explicit = null;
+    try { await hearth.Engine.load(url, { device: 'webgpu' }); } catch (e) { explicit = e.name; }
+    return { backend: engine.info().backend, ids: result.ids, explicit };
+  }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
+  await bare.close();
+  assertEqual(out.backend, 'cpu', 'backend');
+  assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+  assertEqual(out.explicit, 'NoAdapterError', 'asking for webgpu explicitly');
 });
 
 test('a missing or corrupt model file gives a named error, not a hang', async () => {
