@@ -18,10 +18,23 @@ out=www/pkg
 mkdir -p "$out"
 if [ ! -f "$out/hearth_wasm_bg.wasm" ] || [ "$wasm" -nt "$out/hearth_wasm_bg.wasm" ]; then
   wasm-bindgen --target web --out-dir "$out" --out-name hearth_wasm "$wasm"
-  if command -v wasm-opt >/dev/null; then
-    wasm-opt -Oz --all-features "$out/hearth_wasm_bg.wasm" -o "$out/hearth_wasm_bg.opt.wasm" \
-      && mv "$out/hearth_wasm_bg.opt.wasm" "$out/hearth_wasm_bg.wasm" \
-      || echo "build-web: wasm-opt failed; keeping the unoptimized wasm"
+  # binaryen from npm: Debian's v108 breaks wasm-bindgen's externref table.
+  [ -x scripts/node_modules/.bin/wasm-opt ] \
+    || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
+    || echo "build-web: could not install binaryen"
+  if [ -x scripts/node_modules/.bin/wasm-opt ]; then
+    # Exactly the features rustc's wasm32 target emits; the result is validated before it
+    # replaces the original.
+    opt="$out/hearth_wasm_bg.opt.wasm"
+    if scripts/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+         --enable-mutable-globals --enable-reference-types --enable-multivalue \
+         "$out/hearth_wasm_bg.wasm" -o "$opt" \
+       && node -e "process.exit(WebAssembly.validate(require('fs').readFileSync(process.argv[1])) ? 0 : 1)" "$opt"; then
+      mv "$opt" "$out/hearth_wasm_bg.wasm"
+    else
+      rm -f "$opt"
+      echo "build-web: wasm-opt failed or made an invalid module; keeping the unoptimized wasm"
+    fi
   fi
 fi
 cp www/src/hearth.js www/src/worker.js www/src/hearth.d.ts "$out/"

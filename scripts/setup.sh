@@ -30,10 +30,6 @@ if [ "${1:-}" = "--browser" ]; then
     echo "setup: installing chromium"
     apt_install chromium
   fi
-  if ! command -v wasm-opt >/dev/null; then
-    echo "setup: installing binaryen (wasm-opt)"
-    apt_install binaryen || echo "setup: no binaryen; the wasm stays unoptimized"
-  fi
   if [ ! -d tests/web/node_modules/playwright-core ]; then
     (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
   fi
