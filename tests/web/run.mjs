@@ -197,6 +197,29 @@ test('device "cpu" gives the same greedy ids', async () => {
   assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
 });
 
+test('File objects (a folder the user picked) load in the page and in the worker', async () => {
+  const ref = await reference('qwen2-f32');
+  const out = await inPage(async (hearth, { url, ids, names }) => {
+    const files = await Promise.all(names.map(async (name) =>
+      new File([await (await fetch(url + name)).arrayBuffer()], name)));
+    const results = [];
+    for (const worker of [false, true]) {
+      const engine = await hearth.Engine.load(files, { worker });
+      results.push((await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true })).ids);
+      await engine.dispose();
+    }
+    return results;
+  }, {
+    url: `${base}/models/qwen2-f32/`,
+    ids: ref.prompt_ids,
+    names: ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json',
+      'model.safetensors.index.json', 'model-00001-of-00003.safetensors',
+      'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors'],
+  });
+  assertEqual(out[0], ref.greedy_ids, 'in the page');
+  assertEqual(out[1], ref.greedy_ids, 'in the worker');
+});
+
 test('without WebGPU the engine falls back to the CPU by itself', async () => {
   const ref = await reference('llama-f32');
   const bare = await context.newPage();
