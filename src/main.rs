@@ -42,6 +42,37 @@ struct ModelArgs {
     context: Option<usize>,
 }
 
+#[derive(Args)]
+struct SamplingArgs {
+    /// 0 is greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// 0 keeps every token.
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    #[arg(long, default_value_t = 0.0)]
+    min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    repetition_penalty: f32,
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl From<SamplingArgs> for SamplingParams {
+    fn from(args: SamplingArgs) -> Self {
+        Self {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            top_p: args.top_p,
+            min_p: args.min_p,
+            repetition_penalty: args.repetition_penalty,
+            seed: args.seed,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Generate text, streaming it to stdout.
@@ -58,19 +89,8 @@ enum Command {
         chat: bool,
         #[arg(long, default_value_t = 256)]
         max_tokens: usize,
-        /// 0 is greedy.
-        #[arg(long, default_value_t = 0.0)]
-        temperature: f32,
-        #[arg(long, default_value_t = 0)]
-        top_k: usize,
-        #[arg(long, default_value_t = 1.0)]
-        top_p: f32,
-        #[arg(long, default_value_t = 0.0)]
-        min_p: f32,
-        #[arg(long, default_value_t = 1.0)]
-        repetition_penalty: f32,
-        #[arg(long)]
-        seed: Option<u64>,
+        #[command(flatten)]
+        sampling: SamplingArgs,
         /// Stop when this string is generated (repeatable).
         #[arg(long)]
         stop: Vec<String>,
@@ -139,12 +159,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             ids,
             chat,
             max_tokens,
-            temperature,
-            top_k,
-            top_p,
-            min_p,
-            repetition_penalty,
-            seed,
+            sampling,
             stop,
             ignore_eos,
             json,
@@ -163,14 +178,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let request = GenerateRequest {
                 prompt,
                 max_tokens,
-                sampling: SamplingParams {
-                    temperature,
-                    top_k,
-                    top_p,
-                    min_p,
-                    repetition_penalty,
-                    seed,
-                },
+                sampling: sampling.into(),
                 stop,
                 ignore_eos,
             };

@@ -118,6 +118,30 @@ struct Staged {
     label: &'static str,
 }
 
+impl Staged {
+    fn new(
+        device: &wgpu::Device,
+        id: u64,
+        label: &'static str,
+        capacity: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Self {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: capacity,
+            usage,
+            mapped_at_creation: false,
+        });
+        Self {
+            buffer: Rc::new(BufferInner { id, buffer }),
+            capacity,
+            data: Vec::new(),
+            usage,
+            label,
+        }
+    }
+}
+
 /// Bytes reserved per dispatch in the params buffer (covers every `Params` struct).
 const PARAMS_BYTES: u64 = 64;
 
@@ -190,36 +214,20 @@ impl Gpu {
         }));
         let params_stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
         let gpu = Self {
-            params: Staged {
-                buffer: Rc::new(BufferInner {
-                    id: 0,
-                    buffer: device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some("params"),
-                        size: params_stride,
-                        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    }),
-                }),
-                capacity: params_stride,
-                data: Vec::new(),
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                label: "params",
-            },
-            uploads: Staged {
-                buffer: Rc::new(BufferInner {
-                    id: 1,
-                    buffer: device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some("uploads"),
-                        size: 4096,
-                        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    }),
-                }),
-                capacity: 4096,
-                data: Vec::new(),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                label: "uploads",
-            },
+            params: Staged::new(
+                &device,
+                0,
+                "params",
+                params_stride,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            ),
+            uploads: Staged::new(
+                &device,
+                1,
+                "uploads",
+                4096,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            ),
             results: Rc::new(BufferInner {
                 id: 2,
                 buffer: device.create_buffer(&wgpu::BufferDescriptor {
