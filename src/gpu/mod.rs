@@ -1007,4 +1007,74 @@ impl Backend for Gpu {
         values.truncate(x.rows * x.cols);
         Ok(values)
     }
+    fn layer_norm(
+        &mut self,
+        x: &GpuTensor,
+        weight: &GpuWeight,
+        bias: &GpuWeight,
+        eps: f32,
+    ) -> Result<GpuTensor> {
+        if Self::weight_elements(weight) != x.cols || Self::weight_elements(bias) != x.cols {
+            return Err(Error::InvalidArgument(format!(
+                "layer_norm: weight {:?} and bias {:?} for a [{}, {}] input",
+                weight.shape, bias.shape, x.rows, x.cols
+            )));
+        }
+        let mut out = self.activation(x.rows, x.cols)?;
+        self.dispatch(
+            Kernel::LayerNorm,
+            Some(weight.dtype),
+            &[&x.buffer, &weight.buffer, &out.buffer],
+            &[u(x.rows), u(x.cols), eps.to_bits()],
+            self.grid(x.rows),
+        )?;
+        self.add_bias(&mut out, bias)?;
+        Ok(out)
+    }
+
+    fn gelu(&mut self, x: &mut GpuTensor) -> Result<()> {
+        let n = x.rows * x.cols;
+        self.dispatch(Kernel::Gelu, None, &[&x.buffer], &[u(n)], self.grid_for(n))
+    }
+
+    fn encoder_attention(
+        &mut self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        lengths: &[u32],
+        n_heads: usize,
+    ) -> Result<GpuTensor> {
+        let (seq, head_dim) = crate::ops::encoder_attention_shape(
+            (q.rows, q.cols),
+            (k.rows, k.cols),
+            (v.rows, v.cols),
+            lengths,
+            n_heads,
+        )?;
+        let batch = lengths.len();
+        let lengths_offset = self.upload(lengths)?;
+        let uploads = self.uploads.buffer.clone();
+        let mut scores = self.activation(batch * n_heads * seq, seq)?;
+        let dims = [u(batch), u(seq), u(n_heads), u(head_dim), lengths_offset];
+        let mut params = dims.to_vec();
+        params.push((1.0 / (head_dim as f32).sqrt()).to_bits());
+        self.dispatch(
+            Kernel::EncoderAttentionScores,
+            None,
+            &[&uploads, &q.buffer, &k.buffer, &scores.buffer],
+            &params,
+            self.grid_for(batch * n_heads * seq * seq),
+        )?;
+        self.softmax(&mut scores)?;
+        let out = self.activation(q.rows, q.cols)?;
+        self.dispatch(
+            Kernel::EncoderAttentionValues,
+            None,
+            &[&uploads, &scores.buffer, &v.buffer, &out.buffer],
+            &dims,
+            self.grid_for(q.rows * q.cols),
+        )?;
+        Ok(out)
+    }
 }
