@@ -73,7 +73,9 @@ impl BertConfig {
                 .and_then(Value::as_str)
                 .or_else(|| value.get("model_type").and_then(Value::as_str))
                 .unwrap_or("unknown");
-            return Err(Error::UnsupportedArchitecture(name.to_string()));
+            return Err(Error::UnsupportedArchitecture(format!(
+                "{name} (embeddings need a BERT model)"
+            )));
         }
         let c: Self = serde_json::from_value(value).map_err(|e| Error::json("config.json", e))?;
         let bad = |m: String| Err(Error::Config(m));

@@ -368,7 +368,13 @@ impl Embedder {
             let seq = encoded[order[start]].0.len();
             let per_text = self.info.heads * seq * seq * 4;
             let fit = (SCORES_BUDGET / per_text.max(1)).max(1);
-            let end = (start + self.max_batch.min(fit)).min(order.len());
+            let cap = self.max_batch.min(fit);
+            // A text less than half as long as the batch's longest starts a new batch, so
+            // padding at most doubles the work.
+            let mut end = start + 1;
+            while end < order.len() && end - start < cap && 2 * encoded[order[end]].0.len() >= seq {
+                end += 1;
+            }
             let members = &order[start..end];
             let embeddings = self
                 .embed_batch(members.iter().map(|&i| &encoded[i]), seq)

@@ -415,7 +415,12 @@ fn encoder_attention_over_a_padded_batch() {
             .encoder_attention(&qt, &kt, &vt, lengths, n_heads)
             .unwrap();
         let padded = valid(read(b, &out));
-        assert_close(&format!("{case} with garbage padding"), &padded, &reference, 1e-5);
+        assert_close(
+            &format!("{case} with garbage padding"),
+            &padded,
+            &reference,
+            1e-5,
+        );
     }
 }
 
