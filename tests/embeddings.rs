@@ -57,8 +57,11 @@ fn texts(reference: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The fixture's files in memory, with `edit` applied (a `None` content removes the file).
-fn files_with(edit: &[(&str, Option<&str>)]) -> MemoryFiles {
+/// File name and new content; `None` removes the file.
+type Edit<'a> = (&'a str, Option<&'a str>);
+
+/// The fixture's files in memory, with `edit` applied.
+fn files_with(edit: &[Edit<'_>]) -> MemoryFiles {
     let mut files = MemoryFiles::new();
     for name in FILES {
         match edit.iter().find(|(n, _)| *n == name) {
@@ -179,7 +182,7 @@ fn pooling_modes_and_plain_folders() {
     ]"#;
     let cls = pooling("cls");
     let max = pooling("max");
-    let cases: Vec<(&str, Vec<(&str, Option<&str>)>)> = vec![
+    let cases: Vec<(&str, Vec<Edit<'_>>)> = vec![
         (
             "cls",
             vec![
@@ -211,7 +214,7 @@ fn pooling_modes_and_plain_folders() {
 
 #[test]
 fn bad_inputs_are_errors() {
-    let load_err = |edit: &[(&str, Option<&str>)]| {
+    let load_err = |edit: &[Edit<'_>]| {
         let files = files_with(edit);
         match pollster::block_on(Embedder::load(&files, DeviceKind::Cpu)) {
             Ok(_) => panic!("loading with {edit:?} succeeded"),
