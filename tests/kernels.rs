@@ -350,7 +350,7 @@ fn encoder_attention_over_a_padded_batch() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(10);
     // (lengths, seq, n_heads, head_dim): single tokens, padding, awkward sizes, MiniLM's heads.
-    let cases: [(&[u32], usize, usize, usize); 7] = [
+    let cases: [(&[u32], usize, usize, usize); 8] = [
         (&[1], 1, 1, 1),
         (&[3], 3, 1, 7),
         (&[7, 3, 1], 7, 2, 4),
@@ -358,6 +358,7 @@ fn encoder_attention_over_a_padded_batch() {
         (&[2, 5], 7, 4, 16),
         (&[64, 17, 64], 64, 12, 32),
         (&[1, 1, 1, 1, 1, 1, 1], 3, 2, 3),
+        (&[5, 2], 5, 2, 128),
     ];
     for (lengths, seq, n_heads, head_dim) in cases {
         let rows = lengths.len() * seq;
@@ -436,4 +437,7 @@ fn encoder_ops_reject_bad_shapes() {
     let x = gpu.tensor(&[0.0; 12], 4, 3).unwrap();
     assert!(gpu.encoder_attention(&x, &x, &x, &[2, 3], 1).is_err());
     assert!(gpu.encoder_attention(&x, &x, &x, &[5], 1).is_err());
+    // Past the fused kernel's largest head.
+    let wide = gpu.tensor(&vec![0.0; 2 * 129], 2, 129).unwrap();
+    assert!(gpu.encoder_attention(&wide, &wide, &wide, &[2], 1).is_err());
 }

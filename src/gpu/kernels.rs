@@ -25,15 +25,14 @@ pub enum Kernel {
     RepetitionPenalty,
     LayerNorm,
     Gelu,
-    EncoderAttentionScores,
-    EncoderAttentionValues,
+    EncoderAttention,
 }
 
 /// Decodes weights of any storage dtype; prepended to the kernels that read one.
 const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
 
 impl Kernel {
-    pub const ALL: [Kernel; 19] = [
+    pub const ALL: [Kernel; 18] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -51,8 +50,7 @@ impl Kernel {
         Kernel::RepetitionPenalty,
         Kernel::LayerNorm,
         Kernel::Gelu,
-        Kernel::EncoderAttentionScores,
-        Kernel::EncoderAttentionValues,
+        Kernel::EncoderAttention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -74,8 +72,7 @@ impl Kernel {
             Kernel::RepetitionPenalty => "repetition_penalty",
             Kernel::LayerNorm => "layer_norm",
             Kernel::Gelu => "gelu",
-            Kernel::EncoderAttentionScores => "encoder_attention_scores",
-            Kernel::EncoderAttentionValues => "encoder_attention_values",
+            Kernel::EncoderAttention => "encoder_attention",
         }
     }
 
@@ -98,12 +95,7 @@ impl Kernel {
             Kernel::RepetitionPenalty => include_str!("../../shaders/repetition_penalty.wgsl"),
             Kernel::LayerNorm => include_str!("../../shaders/layer_norm.wgsl"),
             Kernel::Gelu => include_str!("../../shaders/gelu.wgsl"),
-            Kernel::EncoderAttentionScores => {
-                include_str!("../../shaders/encoder_attention_scores.wgsl")
-            }
-            Kernel::EncoderAttentionValues => {
-                include_str!("../../shaders/encoder_attention_values.wgsl")
-            }
+            Kernel::EncoderAttention => include_str!("../../shaders/encoder_attention.wgsl"),
         }
     }
 
@@ -140,7 +132,7 @@ impl Kernel {
             | Kernel::AttentionScores
             | Kernel::AttentionValues
             | Kernel::LayerNorm => (2, 1),
-            Kernel::EncoderAttentionScores | Kernel::EncoderAttentionValues => (3, 1),
+            Kernel::EncoderAttention => (4, 1),
             Kernel::Rope
             | Kernel::BiasAdd
             | Kernel::Add

@@ -110,6 +110,9 @@ struct Staged {
     label: &'static str,
 }
 
+/// `MAX_HEAD_DIM` of `shaders/encoder_attention.wgsl`.
+const ENCODER_MAX_HEAD_DIM: usize = 128;
+
 /// Bytes reserved per dispatch in the params buffer (covers every `Params` struct).
 const PARAMS_BYTES: u64 = 64;
 
@@ -1052,28 +1055,29 @@ impl Backend for Gpu {
             lengths,
             n_heads,
         )?;
+        if head_dim > ENCODER_MAX_HEAD_DIM {
+            return Err(Error::InvalidArgument(format!(
+                "encoder_attention: head_dim {head_dim} is past the kernel's {ENCODER_MAX_HEAD_DIM}"
+            )));
+        }
         let batch = lengths.len();
         let lengths_offset = self.upload(lengths)?;
         let uploads = self.uploads.buffer.clone();
-        let mut scores = self.activation(batch * n_heads * seq, seq)?;
-        let dims = [u(batch), u(seq), u(n_heads), u(head_dim), lengths_offset];
-        let mut params = dims.to_vec();
-        params.push((1.0 / (head_dim as f32).sqrt()).to_bits());
-        self.dispatch(
-            Kernel::EncoderAttentionScores,
-            None,
-            &[&uploads, &q.buffer, &k.buffer, &scores.buffer],
-            &params,
-            self.grid_for(batch * n_heads * seq * seq),
-        )?;
-        self.softmax(&mut scores)?;
         let out = self.activation(q.rows, q.cols)?;
+        let scale = 1.0 / (head_dim as f32).sqrt();
         self.dispatch(
-            Kernel::EncoderAttentionValues,
+            Kernel::EncoderAttention,
             None,
-            &[&uploads, &scores.buffer, &v.buffer, &out.buffer],
-            &dims,
-            self.grid_for(q.rows * q.cols),
+            &[&uploads, &q.buffer, &k.buffer, &v.buffer, &out.buffer],
+            &[
+                u(batch),
+                u(seq),
+                u(n_heads),
+                u(head_dim),
+                lengths_offset,
+                scale.to_bits(),
+            ],
+            self.grid((batch * n_heads * seq).div_ceil(64)),
         )?;
         Ok(out)
     }
