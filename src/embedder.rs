@@ -96,12 +96,15 @@ pub struct Embedder {
     pooling: Vec<Pooling>,
     normalize: bool,
     max_seq_length: usize,
+    /// `do_lower_case` of `sentence_bert_config.json`: texts are lowercased before tokenizing.
+    lowercase: bool,
     max_batch: usize,
     pad_id: u32,
     info: EmbedderInfo,
 }
 
-/// Bytes of attention scores one batch may use (`batch * heads * seq^2 * 4`).
+/// Bytes of attention scores one batch may use (`batch * heads * seq^2 * 4`; the CPU backend
+/// stores them, the GPU kernel does not).
 const SCORES_BUDGET: usize = 64 << 20;
 
 fn read_json(files: &dyn ModelFiles, name: &str) -> Result<Option<Value>> {
@@ -202,24 +205,28 @@ fn pipeline(files: &dyn ModelFiles) -> Result<(Vec<Pooling>, bool)> {
     Ok((pooling, normalize))
 }
 
-/// Longest input in tokens: `max_seq_length` of `sentence_bert_config.json`, else the
-/// tokenizer's `model_max_length`, never past the position embeddings.
-fn max_seq_length(files: &dyn ModelFiles, config: &BertConfig) -> Result<usize> {
-    let from = |value: Option<Value>, key: &str| {
+/// (longest input in tokens, lowercase): `max_seq_length` of `sentence_bert_config.json`, else
+/// the tokenizer's `model_max_length`, never past the position embeddings; and its
+/// `do_lower_case`.
+fn input_settings(files: &dyn ModelFiles, config: &BertConfig) -> Result<(usize, bool)> {
+    let sentence = read_json(files, "sentence_bert_config.json")?;
+    let tokenizer = read_json(files, "tokenizer_config.json")?;
+    let number = |value: &Option<Value>, key: &str| {
         value
+            .as_ref()
             .and_then(|v| v.get(key).and_then(Value::as_u64))
             .map(|n| n as usize)
     };
-    let sentence = from(
-        read_json(files, "sentence_bert_config.json")?,
-        "max_seq_length",
-    );
-    let tokenizer = from(
-        read_json(files, "tokenizer_config.json")?,
-        "model_max_length",
-    );
     let limit = config.max_position_embeddings;
-    Ok(sentence.or(tokenizer).unwrap_or(limit).min(limit))
+    let max_seq_length = number(&sentence, "max_seq_length")
+        .or(number(&tokenizer, "model_max_length"))
+        .unwrap_or(limit)
+        .min(limit);
+    let lowercase = sentence
+        .as_ref()
+        .and_then(|v| v.get("do_lower_case").and_then(Value::as_bool))
+        .unwrap_or(false);
+    Ok((max_seq_length, lowercase))
 }
 
 impl Embedder {
@@ -239,7 +246,7 @@ impl Embedder {
                 other => other,
             })?;
         let (pooling, normalize) = pipeline(files)?;
-        let max_seq_length = max_seq_length(files, &config)?;
+        let (max_seq_length, lowercase) = input_settings(files, &config)?;
         let tokenizer_config = if files.exists("tokenizer_config.json") {
             Some(files.read_text("tokenizer_config.json")?)
         } else {
@@ -302,6 +309,7 @@ impl Embedder {
             pooling,
             normalize,
             max_seq_length,
+            lowercase,
             max_batch: options.max_batch.max(1),
             pad_id,
             info,
@@ -319,14 +327,23 @@ impl Embedder {
     /// Token ids of `text` as the model sees it: special tokens added, truncated to
     /// `max_seq_length`.
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
-        Ok(self.tokenizer.encode_with_type_ids(text)?.0)
+        Ok(self.encode(text)?.0)
+    }
+
+    /// (ids, token type ids) of `text`.
+    fn encode(&self, text: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+        if self.lowercase {
+            self.tokenizer.encode_with_type_ids(&text.to_lowercase())
+        } else {
+            self.tokenizer.encode_with_type_ids(text)
+        }
     }
 
     /// One embedding per text, in the order of `texts`.
     pub async fn embed(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         let encoded = texts
             .iter()
-            .map(|t| self.tokenizer.encode_with_type_ids(t))
+            .map(|t| self.encode(t))
             .collect::<Result<Vec<_>>>()?;
         self.embed_encoded(&encoded).await
     }
