@@ -238,3 +238,53 @@ fn bad_inputs_are_errors() {
     assert!(pollster::block_on(embedder.embed_ids(&[vec![2; 33]])).is_err());
     assert!(pollster::block_on(embedder.embed_ids(&[vec![]])).is_err());
 }
+
+/// The fixture's checkpoint with every tensor renamed `bert.{name}`, as `BertFor*` heads save it.
+fn prefixed_checkpoint() -> Vec<u8> {
+    let bytes = std::fs::read(fixture().join("model.safetensors")).unwrap();
+    let len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, Value> =
+        serde_json::from_slice(&bytes[8..8 + len]).unwrap();
+    let renamed: serde_json::Map<String, Value> = header
+        .into_iter()
+        .map(|(k, v)| {
+            let k = if k == "__metadata__" {
+                k
+            } else {
+                format!("bert.{k}")
+            };
+            (k, v)
+        })
+        .collect();
+    let header = serde_json::to_vec(&renamed).unwrap();
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&bytes[8 + len..]);
+    out
+}
+
+#[test]
+fn loads_bert_for_masked_lm_checkpoints() {
+    let reference = reference();
+    let texts = texts(&reference);
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture().join("config.json")).unwrap())
+            .unwrap();
+    let mut config = config.as_object().unwrap().clone();
+    config.insert(
+        "architectures".into(),
+        serde_json::json!(["BertForMaskedLM"]),
+    );
+    let config = serde_json::to_string(&config).unwrap();
+    let mut files = files_with(&[("config.json", Some(&config))]);
+    files.insert("model.safetensors", prefixed_checkpoint());
+    let mut embedder = load(&files, DeviceKind::Cpu);
+    assert_eq!(embedder.info().architecture, "BertForMaskedLM");
+    let out = pollster::block_on(embedder.embed(&texts)).unwrap();
+    check(
+        "bert. prefix",
+        &out,
+        &matrix(&reference["embeddings"]),
+        &texts,
+    );
+}
