@@ -99,6 +99,8 @@ pub struct Embedder {
     /// `do_lower_case` of `sentence_bert_config.json`: texts are lowercased before tokenizing.
     lowercase: bool,
     max_batch: usize,
+    /// Columns of the widest activation (the intermediate layer's).
+    widest: usize,
     pad_id: u32,
     info: EmbedderInfo,
 }
@@ -106,6 +108,10 @@ pub struct Embedder {
 /// Bytes of attention scores one batch may use (`batch * heads * seq^2 * 4`; the CPU backend
 /// stores them, the GPU kernel does not).
 const SCORES_BUDGET: usize = 64 << 20;
+
+/// Bytes the largest activation of one batch may use (`batch * seq * intermediate * 4`), well
+/// inside browsers' default 128 MiB storage-binding limit.
+const ACTIVATION_BUDGET: usize = 64 << 20;
 
 fn read_json(files: &dyn ModelFiles, name: &str) -> Result<Option<Value>> {
     if !files.exists(name) {
@@ -311,6 +317,7 @@ impl Embedder {
             max_seq_length,
             lowercase,
             max_batch: options.max_batch.max(1),
+            widest: config.intermediate_size.max(config.hidden_size),
             pad_id,
             info,
         })
@@ -383,9 +390,10 @@ impl Embedder {
         let mut start = 0;
         while start < order.len() {
             let seq = encoded[order[start]].0.len();
-            let per_text = self.info.heads * seq * seq * 4;
-            let fit = (SCORES_BUDGET / per_text.max(1)).max(1);
-            let cap = self.max_batch.min(fit);
+            let scores = self.info.heads * seq * seq * 4;
+            let activation = seq * self.widest * 4;
+            let fit = (SCORES_BUDGET / scores.max(1)).min(ACTIVATION_BUDGET / activation.max(1));
+            let cap = self.max_batch.min(fit.max(1));
             // A text less than half as long as the batch's longest starts a new batch, so
             // padding at most doubles the work.
             let mut end = start + 1;

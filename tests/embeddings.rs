@@ -288,3 +288,26 @@ fn loads_bert_for_masked_lm_checkpoints() {
         &texts,
     );
 }
+
+#[test]
+fn small_batches_give_the_same_embeddings() {
+    let reference = reference();
+    let texts = texts(&reference);
+    let folder = Folder::new(fixture()).unwrap();
+    for device in devices() {
+        let options = hearth::embedder::EmbedOptions {
+            device,
+            max_batch: 2,
+            ..Default::default()
+        };
+        let mut embedder = pollster::block_on(Embedder::load_with(&folder, &options)).unwrap();
+        let out = pollster::block_on(embedder.embed(&texts)).unwrap();
+        let expected = matrix(&reference["embeddings"]);
+        check(
+            &format!("max_batch 2 on {device:?}"),
+            &out,
+            &expected,
+            &texts,
+        );
+    }
+}
