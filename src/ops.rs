@@ -121,4 +121,62 @@ pub trait Backend {
     async fn top_k(&mut self, logits: &Self::Tensor, k: usize) -> Result<Vec<(u32, f32)>>;
     /// All values, row-major.
     async fn read(&mut self, x: &Self::Tensor) -> Result<Vec<f32>>;
+
+    // Encoder ops (BERT).
+
+    /// `[rows, cols] -> [rows, cols]`: `(x - mean) / sqrt(var + eps) * weight + bias` over each
+    /// row, with `weight` and `bias` of length `cols` and the biased variance.
+    fn layer_norm(
+        &mut self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        bias: &Self::Weight,
+        eps: f32,
+    ) -> Result<Self::Tensor>;
+    /// In place: `x * (1 + erf(x / sqrt(2))) / 2`, the exact GELU (Hugging Face's `gelu`).
+    fn gelu(&mut self, x: &mut Self::Tensor) -> Result<()>;
+    /// Bidirectional attention over a padded batch. `q, k, v: [batch * seq, n_heads * head_dim]`
+    /// hold `batch = lengths.len()` sequences of `seq` rows each; sequence `b` attends to its
+    /// first `lengths[b]` keys only, so padding never changes a real row. Rows past a
+    /// sequence's length get finite values that callers ignore.
+    /// -> `[batch * seq, n_heads * head_dim]`.
+    fn encoder_attention(
+        &mut self,
+        q: &Self::Tensor,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+        lengths: &[u32],
+        n_heads: usize,
+    ) -> Result<Self::Tensor>;
+}
+
+/// Checks the shapes of an [`Backend::encoder_attention`] call; returns (seq, head_dim).
+pub(crate) fn encoder_attention_shape(
+    q: (usize, usize),
+    k: (usize, usize),
+    v: (usize, usize),
+    lengths: &[u32],
+    n_heads: usize,
+) -> Result<(usize, usize)> {
+    let (rows, cols) = q;
+    let batch = lengths.len();
+    let bad = |why: &str| {
+        Err(crate::error::Error::InvalidArgument(format!(
+            "encoder_attention: {why} (q [{rows}, {cols}], k {k:?}, v {v:?}, {batch} lengths, {n_heads} heads)"
+        )))
+    };
+    if batch == 0 || rows == 0 || !rows.is_multiple_of(batch) {
+        return bad("rows must be a positive multiple of the batch size");
+    }
+    if k != q || v != q {
+        return bad("q, k and v must have one shape");
+    }
+    if n_heads == 0 || !cols.is_multiple_of(n_heads) || cols == 0 {
+        return bad("columns must split into heads");
+    }
+    let seq = rows / batch;
+    if lengths.iter().any(|&l| l == 0 || l as usize > seq) {
+        return bad("every length must be in 1..=seq");
+    }
+    Ok((seq, cols / n_heads))
 }

@@ -79,6 +79,42 @@ impl Tokenizer {
         self.inner.get_vocab_size(true)
     }
 
+    /// Truncates encodings to `max_length` tokens, special tokens included (as
+    /// sentence-transformers does), and turns off any padding `tokenizer.json` asks for.
+    pub fn truncate_to(&mut self, max_length: usize) -> Result<()> {
+        use tokenizers::PostProcessor;
+        let added = self
+            .inner
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(false));
+        if max_length <= added {
+            return Err(Error::Tokenizer(format!(
+                "a maximum of {max_length} tokens leaves no room beside {added} special tokens"
+            )));
+        }
+        let params = tokenizers::TruncationParams {
+            max_length,
+            ..Default::default()
+        };
+        self.inner
+            .with_truncation(Some(params))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        self.inner.with_padding(None);
+        Ok(())
+    }
+
+    /// Token ids and token type ids (segment ids) of `text` with the special tokens.
+    pub fn encode_with_type_ids(&self, text: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+        let encoding = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok((
+            encoding.get_ids().to_vec(),
+            encoding.get_type_ids().to_vec(),
+        ))
+    }
+
     /// Incremental decoding that only emits complete UTF-8 characters.
     pub fn decode_stream(&self, skip_special_tokens: bool) -> TextStream<'_> {
         TextStream {

@@ -244,6 +244,9 @@ struct Entry {
 pub struct SafeTensors {
     file: String,
     entries: HashMap<String, Entry>,
+    /// Tensors of a dtype no model reads (e.g. BERT's int64 `position_ids`): an error only if
+    /// asked for. Name -> dtype.
+    unsupported: HashMap<String, String>,
 }
 
 /// Headers past this size are rejected rather than parsed (real ones are a few hundred KB).
@@ -275,18 +278,17 @@ impl SafeTensors {
         let data_start = 8 + header_len;
         let data_len = size - data_start;
         let mut entries = HashMap::with_capacity(header.len());
+        let mut unsupported = HashMap::new();
         for (tensor, value) in header {
             if tensor == "__metadata__" {
                 continue;
             }
             let entry: HeaderEntry = serde_json::from_value(value)
                 .map_err(|e| bad(format!("tensor `{tensor}`: {e}")))?;
-            let dtype =
-                DType::from_safetensors(&entry.dtype).ok_or_else(|| Error::UnsupportedDtype {
-                    file: file.clone(),
-                    name: tensor.clone(),
-                    dtype: entry.dtype.clone(),
-                })?;
+            let Some(dtype) = DType::from_safetensors(&entry.dtype) else {
+                unsupported.insert(tensor, entry.dtype);
+                continue;
+            };
             let [start, end] = entry.data_offsets;
             let numel = entry
                 .shape
@@ -315,7 +317,11 @@ impl SafeTensors {
                 },
             );
         }
-        Ok(Self { file, entries })
+        Ok(Self {
+            file,
+            entries,
+            unsupported,
+        })
     }
 
     pub fn file(&self) -> &str {
@@ -394,6 +400,17 @@ impl<'a> Checkpoint<'a> {
                 .unwrap_or_default(),
             name: name.to_string(),
         };
+        let unsupported = self.shards.iter().find_map(|(_, s)| {
+            let dtype = s.unsupported.get(name)?;
+            Some(Error::UnsupportedDtype {
+                file: s.file().to_string(),
+                name: name.to_string(),
+                dtype: dtype.clone(),
+            })
+        });
+        if let Some(error) = unsupported {
+            return Err(error);
+        }
         let &shard = self.index.get(name).ok_or_else(missing)?;
         let (file, header) = &self.shards[shard];
         let entry = header.entries.get(name).ok_or_else(missing)?;
@@ -524,7 +541,11 @@ mod tests {
             r#"{"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}"#,
             &[0; 8],
         );
-        let err = open(bytes).err().unwrap();
+        // Opening succeeds (checkpoints carry integer buffers no model reads); reading fails.
+        let mut files = MemoryFiles::new();
+        files.insert("model.safetensors", bytes);
+        let checkpoint = Checkpoint::open(&files).unwrap();
+        let err = checkpoint.tensor("a", &[1]).err().unwrap();
         assert!(err.to_string().contains("I64"), "{err}");
     }
 }

@@ -299,3 +299,145 @@ fn run_sampling_ops<B: Backend>(
     let row = read(b, &x)[n..].to_vec();
     (top, top_k, row)
 }
+
+#[test]
+fn layer_norm() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(8);
+    for dtype in DTYPES {
+        for (rows, cols) in [(1, 1), (3, 7), (7, 63), (2, 65), (1, 4095), (65, 384)] {
+            // An offset mean exercises the two-pass variance.
+            let x: Vec<f32> = random(&mut r, rows * cols, 2.0)
+                .iter()
+                .map(|v| v + 3.0)
+                .collect();
+            let (w, _) = encode(&random(&mut r, cols, 1.5), dtype);
+            let (bias, _) = encode(&random(&mut r, cols, 1.0), dtype);
+            let case = format!("layer_norm(rows={rows}, cols={cols}, {dtype:?})");
+            on_both!(p, case, 2e-5, |b| {
+                let w = weight(b, &w, dtype, &[cols]);
+                let bias = weight(b, &bias, dtype, &[cols]);
+                let x = b.tensor(&x, rows, cols).unwrap();
+                let y = b.layer_norm(&x, &w, &bias, 1e-12).unwrap();
+                read(b, &y)
+            });
+        }
+    }
+}
+
+#[test]
+fn gelu() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(9);
+    for (rows, cols) in [(1, 1), (3, 7), (7, 63), (1, 4095), (65, 65)] {
+        let mut x = random(&mut r, rows * cols, 6.0);
+        // Far tails and zero: erf saturates to exactly +-1 there.
+        x[0] = if x.len() > 3 { -12.0 } else { 0.0 };
+        if x.len() > 3 {
+            x[1] = 12.0;
+            x[2] = 0.0;
+        }
+        on_both!(p, format!("gelu(rows={rows}, cols={cols})"), 1e-6, |b| {
+            let mut t = b.tensor(&x, rows, cols).unwrap();
+            b.gelu(&mut t).unwrap();
+            read(b, &t)
+        });
+    }
+}
+
+#[test]
+fn encoder_attention_over_a_padded_batch() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(10);
+    // (lengths, seq, n_heads, head_dim): single tokens, padding, awkward sizes, MiniLM's heads.
+    let cases: [(&[u32], usize, usize, usize); 8] = [
+        (&[1], 1, 1, 1),
+        (&[3], 3, 1, 7),
+        (&[7, 3, 1], 7, 2, 4),
+        (&[63, 65, 1], 65, 3, 8),
+        (&[2, 5], 7, 4, 16),
+        (&[64, 17, 64], 64, 12, 32),
+        (&[1, 1, 1, 1, 1, 1, 1], 3, 2, 3),
+        (&[5, 2], 5, 2, 128),
+    ];
+    for (lengths, seq, n_heads, head_dim) in cases {
+        let rows = lengths.len() * seq;
+        let cols = n_heads * head_dim;
+        let q = random(&mut r, rows * cols, 2.0);
+        let k = random(&mut r, rows * cols, 2.0);
+        let v = random(&mut r, rows * cols, 1.0);
+        let case = format!(
+            "encoder_attention(lengths={lengths:?}, seq={seq}, n_heads={n_heads}, head_dim={head_dim})"
+        );
+        // Only rows inside each sequence's length are defined.
+        let valid = |out: Vec<f32>| -> Vec<f32> {
+            out.chunks(cols)
+                .enumerate()
+                .filter(|(row, _)| (row % seq) < lengths[row / seq] as usize)
+                .flat_map(|(_, c)| c.to_vec())
+                .collect()
+        };
+        on_both!(p, case, 1e-5, |b| {
+            let qt = b.tensor(&q, rows, cols).unwrap();
+            let kt = b.tensor(&k, rows, cols).unwrap();
+            let vt = b.tensor(&v, rows, cols).unwrap();
+            let out = b
+                .encoder_attention(&qt, &kt, &vt, lengths, n_heads)
+                .unwrap();
+            valid(read(b, &out))
+        });
+        // Padding never leaks: garbage in padded keys/values/queries changes no real row.
+        let mut k2 = k.clone();
+        let mut v2 = v.clone();
+        for row in 0..rows {
+            if (row % seq) >= lengths[row / seq] as usize {
+                for c in 0..cols {
+                    k2[row * cols + c] = 1e3;
+                    v2[row * cols + c] = -1e3;
+                }
+            }
+        }
+        let mut cpu = Cpu::new();
+        let reference = {
+            let b = &mut cpu;
+            let qt = b.tensor(&q, rows, cols).unwrap();
+            let kt = b.tensor(&k, rows, cols).unwrap();
+            let vt = b.tensor(&v, rows, cols).unwrap();
+            let out = b
+                .encoder_attention(&qt, &kt, &vt, lengths, n_heads)
+                .unwrap();
+            valid(read(b, &out))
+        };
+        let b = &mut p.gpu;
+        let qt = b.tensor(&q, rows, cols).unwrap();
+        let kt = b.tensor(&k2, rows, cols).unwrap();
+        let vt = b.tensor(&v2, rows, cols).unwrap();
+        let out = b
+            .encoder_attention(&qt, &kt, &vt, lengths, n_heads)
+            .unwrap();
+        let padded = valid(read(b, &out));
+        assert_close(
+            &format!("{case} with garbage padding"),
+            &padded,
+            &reference,
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn encoder_ops_reject_bad_shapes() {
+    let mut cpu = Cpu::new();
+    let x = cpu.tensor(&[0.0; 12], 4, 3).unwrap();
+    assert!(cpu.encoder_attention(&x, &x, &x, &[2, 3], 1).is_err());
+    assert!(cpu.encoder_attention(&x, &x, &x, &[2, 0], 1).is_err());
+    assert!(cpu.encoder_attention(&x, &x, &x, &[2, 2], 2).is_err());
+    assert!(cpu.encoder_attention(&x, &x, &x, &[], 1).is_err());
+    let Some(mut gpu) = common::gpu() else { return };
+    let x = gpu.tensor(&[0.0; 12], 4, 3).unwrap();
+    assert!(gpu.encoder_attention(&x, &x, &x, &[2, 3], 1).is_err());
+    assert!(gpu.encoder_attention(&x, &x, &x, &[5], 1).is_err());
+    // Past the fused kernel's largest head.
+    let wide = gpu.tensor(&vec![0.0; 2 * 129], 2, 129).unwrap();
+    assert!(gpu.encoder_attention(&wide, &wide, &wide, &[2], 1).is_err());
+}

@@ -23,13 +23,16 @@ pub enum Kernel {
     Argmax,
     TopK,
     RepetitionPenalty,
+    LayerNorm,
+    Gelu,
+    EncoderAttention,
 }
 
 /// Decodes weights of any storage dtype; prepended to the kernels that read one.
 const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
 
 impl Kernel {
-    pub const ALL: [Kernel; 15] = [
+    pub const ALL: [Kernel; 18] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -45,6 +48,9 @@ impl Kernel {
         Kernel::Argmax,
         Kernel::TopK,
         Kernel::RepetitionPenalty,
+        Kernel::LayerNorm,
+        Kernel::Gelu,
+        Kernel::EncoderAttention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +70,9 @@ impl Kernel {
             Kernel::Argmax => "argmax",
             Kernel::TopK => "top_k",
             Kernel::RepetitionPenalty => "repetition_penalty",
+            Kernel::LayerNorm => "layer_norm",
+            Kernel::Gelu => "gelu",
+            Kernel::EncoderAttention => "encoder_attention",
         }
     }
 
@@ -84,6 +93,9 @@ impl Kernel {
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl"),
             Kernel::TopK => include_str!("../../shaders/top_k.wgsl"),
             Kernel::RepetitionPenalty => include_str!("../../shaders/repetition_penalty.wgsl"),
+            Kernel::LayerNorm => include_str!("../../shaders/layer_norm.wgsl"),
+            Kernel::Gelu => include_str!("../../shaders/gelu.wgsl"),
+            Kernel::EncoderAttention => include_str!("../../shaders/encoder_attention.wgsl"),
         }
     }
 
@@ -91,7 +103,12 @@ impl Kernel {
     pub fn reads_weight(self) -> bool {
         matches!(
             self,
-            Kernel::Embedding | Kernel::RmsNorm | Kernel::Matmul | Kernel::Matvec | Kernel::BiasAdd
+            Kernel::Embedding
+                | Kernel::RmsNorm
+                | Kernel::Matmul
+                | Kernel::Matvec
+                | Kernel::BiasAdd
+                | Kernel::LayerNorm
         )
     }
 
@@ -113,7 +130,9 @@ impl Kernel {
             | Kernel::Matvec
             | Kernel::SiluMul
             | Kernel::AttentionScores
-            | Kernel::AttentionValues => (2, 1),
+            | Kernel::AttentionValues
+            | Kernel::LayerNorm => (2, 1),
+            Kernel::EncoderAttention => (4, 1),
             Kernel::Rope
             | Kernel::BiasAdd
             | Kernel::Add
@@ -121,7 +140,7 @@ impl Kernel {
             | Kernel::Argmax
             | Kernel::TopK
             | Kernel::RepetitionPenalty => (1, 1),
-            Kernel::Softmax => (0, 1),
+            Kernel::Softmax | Kernel::Gelu => (0, 1),
         }
     }
 

@@ -142,6 +142,9 @@ impl Staged {
     }
 }
 
+/// `MAX_HEAD_DIM` of `shaders/encoder_attention.wgsl`.
+const ENCODER_MAX_HEAD_DIM: usize = 128;
+
 /// Bytes reserved per dispatch in the params buffer (covers every `Params` struct).
 const PARAMS_BYTES: u64 = 64;
 
@@ -1024,5 +1027,76 @@ impl Backend for Gpu {
         let mut values = words_to_f32(&data);
         values.truncate(x.rows * x.cols);
         Ok(values)
+    }
+    fn layer_norm(
+        &mut self,
+        x: &GpuTensor,
+        weight: &GpuWeight,
+        bias: &GpuWeight,
+        eps: f32,
+    ) -> Result<GpuTensor> {
+        if Self::weight_elements(weight) != x.cols || Self::weight_elements(bias) != x.cols {
+            return Err(Error::InvalidArgument(format!(
+                "layer_norm: weight {:?} and bias {:?} for a [{}, {}] input",
+                weight.shape, bias.shape, x.rows, x.cols
+            )));
+        }
+        let mut out = self.activation(x.rows, x.cols)?;
+        self.dispatch(
+            Kernel::LayerNorm,
+            Some(weight.dtype),
+            &[&x.buffer, &weight.buffer, &out.buffer],
+            &[u(x.rows), u(x.cols), eps.to_bits()],
+            self.grid(x.rows),
+        )?;
+        self.add_bias(&mut out, bias)?;
+        Ok(out)
+    }
+
+    fn gelu(&mut self, x: &mut GpuTensor) -> Result<()> {
+        let n = x.rows * x.cols;
+        self.dispatch(Kernel::Gelu, None, &[&x.buffer], &[u(n)], self.grid_for(n))
+    }
+
+    fn encoder_attention(
+        &mut self,
+        q: &GpuTensor,
+        k: &GpuTensor,
+        v: &GpuTensor,
+        lengths: &[u32],
+        n_heads: usize,
+    ) -> Result<GpuTensor> {
+        let (seq, head_dim) = crate::ops::encoder_attention_shape(
+            (q.rows, q.cols),
+            (k.rows, k.cols),
+            (v.rows, v.cols),
+            lengths,
+            n_heads,
+        )?;
+        if head_dim > ENCODER_MAX_HEAD_DIM {
+            return Err(Error::InvalidArgument(format!(
+                "encoder_attention: head_dim {head_dim} is past the kernel's {ENCODER_MAX_HEAD_DIM}"
+            )));
+        }
+        let batch = lengths.len();
+        let lengths_offset = self.upload(lengths)?;
+        let uploads = self.uploads.buffer.clone();
+        let out = self.activation(q.rows, q.cols)?;
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        self.dispatch(
+            Kernel::EncoderAttention,
+            None,
+            &[&uploads, &q.buffer, &k.buffer, &v.buffer, &out.buffer],
+            &[
+                u(batch),
+                u(seq),
+                u(n_heads),
+                u(head_dim),
+                lengths_offset,
+                scale.to_bits(),
+            ],
+            self.grid((batch * n_heads * seq).div_ceil(64)),
+        )?;
+        Ok(out)
     }
 }
