@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::chat::ChatMessage;
+use crate::embedder::{is_embedding_model, Embedder};
 use crate::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use crate::error::Error;
 use crate::sampling::SamplingParams;
@@ -203,11 +204,37 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(bad_argument)
 }
 
+/// What a folder loads as: a text generator or a sentence embedder.
+enum Model {
+    Chat(Box<Engine>),
+    Embed(Box<Embedder>),
+}
+
+impl Model {
+    fn chat(&mut self) -> Result<&mut Engine, JsValue> {
+        match self {
+            Model::Chat(engine) => Ok(engine),
+            Model::Embed(_) => Err(bad_argument(
+                "this is an embedding model: use embed() or embeddings.create()",
+            )),
+        }
+    }
+
+    fn embedder(&mut self) -> Result<&mut Embedder, JsValue> {
+        match self {
+            Model::Embed(embedder) => Ok(embedder),
+            Model::Chat(_) => Err(bad_argument(
+                "this is a text-generation model: use generate() or chat.completions.create()",
+            )),
+        }
+    }
+}
+
 /// The engine as JavaScript sees it. Calls are serialized by `hearth.js`; a call made while
 /// another runs is rejected rather than interleaved.
 #[wasm_bindgen]
 pub struct WasmEngine {
-    engine: Rc<RefCell<Option<Engine>>>,
+    engine: Rc<RefCell<Option<Model>>>,
 }
 
 fn busy() -> JsValue {
@@ -219,8 +246,8 @@ fn busy() -> JsValue {
 /// Runs `f` with the engine taken out of its cell, so a second call while this one awaits finds
 /// the cell empty and is rejected instead of interleaving.
 async fn with_engine<T>(
-    cell: Rc<RefCell<Option<Engine>>>,
-    f: impl AsyncFnOnce(&mut Engine) -> Result<T, JsValue>,
+    cell: Rc<RefCell<Option<Model>>>,
+    f: impl AsyncFnOnce(&mut Model) -> Result<T, JsValue>,
 ) -> Result<T, JsValue> {
     let mut engine = cell.borrow_mut().take().ok_or_else(busy)?;
     let result = f(&mut engine).await;
@@ -257,6 +284,14 @@ impl WasmEngine {
             ..Default::default()
         };
         let files = JsFiles { source };
+        if is_embedding_model(&files).map_err(|e| js_error(&e))? {
+            let embedder = Embedder::load(&files, device)
+                .await
+                .map_err(|e| js_error(&e))?;
+            return Ok(WasmEngine {
+                engine: Rc::new(RefCell::new(Some(Model::Embed(Box::new(embedder))))),
+            });
+        }
         let mut engine = Engine::load(&files, &load_options)
             .await
             .map_err(|e| js_error(&e))?;
@@ -272,7 +307,7 @@ impl WasmEngine {
             })
         }));
         Ok(WasmEngine {
-            engine: Rc::new(RefCell::new(Some(engine))),
+            engine: Rc::new(RefCell::new(Some(Model::Chat(Box::new(engine))))),
         })
     }
 
@@ -291,8 +326,9 @@ impl WasmEngine {
                     .map(|keep| keep.is_truthy())
                     .unwrap_or(false)
             };
-            let generation = with_engine(engine, async |engine| {
-                engine
+            let generation = with_engine(engine, async |model| {
+                model
+                    .chat()?
                     .generate(&request, &mut callback)
                     .await
                     .map_err(|e| js_error(&e))
@@ -320,8 +356,12 @@ impl WasmEngine {
     pub fn logits(&self, ids: Vec<u32>) -> Promise {
         let engine = self.engine.clone();
         future_to_promise(async move {
-            let rows = with_engine(engine, async |engine| {
-                engine.logits(&ids, false).await.map_err(|e| js_error(&e))
+            let rows = with_engine(engine, async |model| {
+                model
+                    .chat()?
+                    .logits(&ids, false)
+                    .await
+                    .map_err(|e| js_error(&e))
             })
             .await?;
             let last = rows.last().cloned().unwrap_or_default();
@@ -334,35 +374,60 @@ impl WasmEngine {
     pub fn render_chat(&self, messages: JsValue) -> Result<String, JsValue> {
         let messages: Vec<ChatMessage> =
             serde_wasm_bindgen::from_value(messages).map_err(bad_argument)?;
-        let guard = self.engine.try_borrow().map_err(|_| busy())?;
-        let engine = guard.as_ref().ok_or_else(busy)?;
+        let mut guard = self.engine.try_borrow_mut().map_err(|_| busy())?;
+        let engine = guard.as_mut().ok_or_else(busy)?.chat()?;
         engine.render_chat(&messages).map_err(|e| js_error(&e))
     }
 
+    /// Token ids of `text`. For an embedding model: as the model sees it (special tokens,
+    /// truncation), whatever `add_special_tokens` says.
     pub fn tokenize(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>, JsValue> {
         let guard = self.engine.try_borrow().map_err(|_| busy())?;
-        let engine = guard.as_ref().ok_or_else(busy)?;
-        engine
-            .tokenizer()
-            .encode(text, add_special_tokens)
-            .map_err(|e| js_error(&e))
+        let ids = match guard.as_ref().ok_or_else(busy)? {
+            Model::Chat(engine) => engine.tokenizer().encode(text, add_special_tokens),
+            Model::Embed(embedder) => embedder.tokenize(text),
+        };
+        ids.map_err(|e| js_error(&e))
+    }
+
+    /// One embedding (`Float32Array`) per text, in order.
+    pub fn embed(&self, texts: Vec<String>) -> Promise {
+        let engine = self.engine.clone();
+        future_to_promise(async move {
+            let embeddings = with_engine(engine, async |model| {
+                let embedder = model.embedder()?;
+                embedder.embed(&texts).await.map_err(|e| js_error(&e))
+            })
+            .await?;
+            let array: js_sys::Array = embeddings
+                .iter()
+                .map(|e| JsValue::from(js_sys::Float32Array::from(e.as_slice())))
+                .collect();
+            Ok(array.into())
+        })
     }
 
     pub fn detokenize(&self, ids: Vec<u32>) -> Result<String, JsValue> {
         let guard = self.engine.try_borrow().map_err(|_| busy())?;
-        let engine = guard.as_ref().ok_or_else(busy)?;
-        engine
-            .tokenizer()
-            .decode(&ids, true)
-            .map_err(|e| js_error(&e))
+        let tokenizer = match guard.as_ref().ok_or_else(busy)? {
+            Model::Chat(engine) => engine.tokenizer(),
+            Model::Embed(embedder) => embedder.tokenizer(),
+        };
+        tokenizer.decode(&ids, true).map_err(|e| js_error(&e))
     }
 
     /// `{architecture, parameters, dtypes, backend, adapter, features, context, weightsBytes,
     /// kvCacheBytes, ...}`.
     pub fn info(&self) -> Result<JsValue, JsValue> {
         let guard = self.engine.try_borrow().map_err(|_| busy())?;
-        let engine = guard.as_ref().ok_or_else(busy)?;
-        let info = serde_json::to_value(engine.info()).map_err(bad_argument)?;
+        let info = match guard.as_ref().ok_or_else(busy)? {
+            Model::Chat(engine) => serde_json::to_value(engine.info()),
+            Model::Embed(embedder) => serde_json::to_value(embedder.info()).map(|mut info| {
+                info["task"] = "embeddings".into();
+                info
+            }),
+        }
+        .map_err(bad_argument)?;
         to_js(&camel_case_keys(info))
     }
 

@@ -281,6 +281,61 @@ test('worker: same API, same greedy ids, streaming and abort', async () => {
   assert(out.chunks >= 2, 'chunks');
 });
 
+test('embeddings: embed() and embeddings.create() match sentence-transformers (webgpu, cpu, worker)', async () => {
+  const ref = await reference('bert-tiny');
+  const out = await inPage(async (hearth, { url, texts }) => {
+    const results = {};
+    for (const [label, options] of [['webgpu', { device: 'webgpu' }], ['cpu', { device: 'cpu' }], ['worker', { worker: true }]]) {
+      const engine = await hearth.Engine.load(url, options);
+      const vectors = await engine.embed(texts);
+      results[label] = vectors.map((v) => Array.from(v));
+      if (label === 'webgpu') {
+        results.isFloat32 = vectors.every((v) => v instanceof Float32Array);
+        results.created = await engine.embeddings.create({ input: texts.slice(0, 2) });
+        results.single = await engine.embeddings.create({ input: texts[0] });
+        results.info = engine.info();
+        try { await engine.generate({ prompt: 'hi' }); } catch (e) { results.generateError = e.name; }
+      }
+      await engine.dispose();
+    }
+    return results;
+  }, { url: `${base}/models/bert-tiny/`, texts: ref.texts });
+  for (const label of ['webgpu', 'cpu', 'worker']) {
+    out[label].forEach((vector, i) => {
+      const error = Math.max(...vector.map((v, j) => Math.abs(v - ref.embeddings[i][j])));
+      assert(error <= 1e-4, `${label}: text ${i}: max abs error ${error}`);
+    });
+  }
+  assert(out.isFloat32, 'embed() returns Float32Arrays');
+  const { created, single, info } = out;
+  assertEqual(created.object, 'list', 'object');
+  assertEqual(created.data.map((d) => [d.object, d.index]), [['embedding', 0], ['embedding', 1]], 'data');
+  assert(created.data[0].embedding.length === ref.embeddings[0].length, 'embedding length');
+  assert(created.usage.prompt_tokens === ref.ids[0].length + ref.ids[1].length && created.usage.total_tokens === created.usage.prompt_tokens, `usage ${JSON.stringify(created.usage)}`);
+  assertEqual(single.data.length, 1, 'a string input');
+  assertEqual(info.task, 'embeddings', 'info task');
+  assertEqual(out.generateError, 'TypeError', 'generate() on an embedding model');
+});
+
+test('search demo: embeds paragraphs in a worker and ranks an exact match first', async () => {
+  const demo = await context.newPage();
+  await demo.goto(`${base}/search.html`);
+  await demo.waitForFunction(() => document.querySelector('#served').options.length > 0);
+  await demo.selectOption('#served', `${base}/models/bert-tiny/`);
+  await demo.click('#index');
+  await demo.waitForSelector('#status[data-ready]', { timeout: 60_000 });
+  const paragraph = 'A transformer model attends to every token of its input at once.';
+  await demo.fill('#query', paragraph);
+  await demo.click('#search');
+  await demo.waitForSelector('#results[data-query]');
+  const first = await demo.textContent('#results li:first-child');
+  const count = await demo.locator('#results li').count();
+  await demo.screenshot({ path: join(repo, 'artifacts/search.png'), fullPage: true });
+  await demo.close();
+  assertEqual(count, 8, 'ranked paragraphs');
+  assert(first.startsWith('1.000') && first.endsWith(paragraph), first);
+});
+
 test('demo page: loads a model in a worker and streams a reply (screenshot in artifacts/)', async () => {
   const demo = await context.newPage();
   const foreign = [];

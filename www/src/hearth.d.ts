@@ -102,6 +102,16 @@ export declare class Engine {
     };
   };
   logits(ids: number[] | Uint32Array): Promise<Float32Array>;
+  /** For embedding models (BERT family): one vector per text, in order. */
+  embed(texts: string[]): Promise<Float32Array[]>;
+  embeddings: {
+    create(params: { input: string | string[]; encoding_format?: 'float' | 'base64' }): Promise<{
+      object: 'list';
+      data: { object: 'embedding'; embedding: number[] | string; index: number }[];
+      model: string;
+      usage: { prompt_tokens: number; total_tokens: number };
+    }>;
+  };
   info(): EngineInfo;
   dispose(): Promise<void>;
 }

@@ -94,7 +94,7 @@ async function fetchFile(cache, url, name, { optional = false, onProgress } = {}
   return bytes;
 }
 
-const OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config.json'];
+const OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config.json', 'modules.json', 'sentence_bert_config.json'];
 
 function decodeJson(bytes, label) {
   try {
@@ -115,6 +115,12 @@ async function filesFromUrl(base, onProgress) {
     return bytes;
   };
   await Promise.all([get('config.json'), get('tokenizer.json'), ...OPTIONAL_FILES.map((n) => get(n, true))]);
+  // sentence-transformers modules keep their settings in subfolders (1_Pooling/config.json).
+  if (files.has('modules.json')) {
+    const modules = decodeJson(files.get('modules.json'), `${base}modules.json`);
+    const paths = Array.isArray(modules) ? modules.map((m) => m.path).filter((p) => typeof p === 'string' && p) : [];
+    await Promise.all(paths.map((path) => get(`${path}/config.json`, true)));
+  }
   if (!(await get('model.safetensors', true))) {
     const index = await get('model.safetensors.index.json', true);
     if (!index) {
@@ -130,7 +136,8 @@ async function filesFromUrl(base, onProgress) {
 async function filesFromFileList(list, onProgress) {
   const files = new Map();
   for (const file of list) {
-    const name = (file.webkitRelativePath || file.name).split('/').pop();
+    // Paths relative to the picked folder, so module subfolders (1_Pooling/) keep their names.
+    const name = file.webkitRelativePath ? file.webkitRelativePath.split('/').slice(1).join('/') : file.name;
     const bytes = new Uint8Array(await file.arrayBuffer());
     onProgress?.({ file: name, loaded: bytes.byteLength, total: bytes.byteLength, cached: false });
     files.set(name, bytes);
@@ -218,6 +225,31 @@ function resultOf(out) {
 class EngineApi {
   constructor() {
     this.chat = { completions: { create: (params) => this.#createChatCompletion(params) } };
+    this.embeddings = { create: (params) => this.#createEmbeddings(params) };
+  }
+
+  /** One Float32Array per text (for embedding models). */
+  embed(texts) {
+    return this._embed(Array.from(texts, String));
+  }
+
+  async #createEmbeddings({ input, encoding_format: format = 'float' }) {
+    const texts = typeof input === 'string' ? [input] : Array.from(input, String);
+    const [vectors, counts] = await Promise.all([this._embed(texts), this._countTokens(texts)]);
+    const encode = (vector) => {
+      if (format !== 'base64') return Array.from(vector);
+      const bytes = new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+      let binary = '';
+      for (const byte of bytes) binary += String.fromCharCode(byte);
+      return btoa(binary);
+    };
+    const tokens = counts.reduce((a, b) => a + b, 0);
+    return {
+      object: 'list',
+      data: vectors.map((vector, index) => ({ object: 'embedding', embedding: encode(vector), index })),
+      model: this.modelId,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
   }
 
   /** Generates text: resolves to `{ids, text, finishReason, usage, timings}`. */
@@ -395,6 +427,14 @@ export class Engine extends EngineApi {
     return this.#run(() => this.#wasm.logits(Uint32Array.from(ids)));
   }
 
+  _embed(texts) {
+    return this.#run(() => this.#wasm.embed(texts));
+  }
+
+  async _countTokens(texts) {
+    return texts.map((text) => this.#wasm.tokenize(text, true).length);
+  }
+
   /** `{backend, adapter, features, weightsBytes, kvCacheBytes, architecture, ...}`. */
   info() {
     return { ...this.#info };
@@ -468,6 +508,14 @@ class WorkerEngine extends EngineApi {
 
   logits(ids) {
     return this.#call('logits', { ids: Array.from(ids) });
+  }
+
+  _embed(texts) {
+    return this.#call('embed', { texts });
+  }
+
+  _countTokens(texts) {
+    return this.#call('countTokens', { texts });
   }
 
   info() {

@@ -35,6 +35,12 @@ const methods = {
   logits({ ids }) {
     return engine.logits(ids);
   },
+  embed({ texts }) {
+    return engine.embed(texts);
+  },
+  countTokens({ texts }) {
+    return engine._countTokens(texts);
+  },
   async dispose() {
     await engine?.dispose();
     engine = null;
