@@ -300,3 +300,22 @@ fn decode_steps_create_no_buffers_or_bind_groups() {
         "bind groups / activation bytes per step: {counts:?}"
     );
 }
+
+#[test]
+fn a_model_past_the_adapter_limits_fails_before_allocating() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let folder = Folder::new(common::fixtures().join("models/llama-f32")).unwrap();
+    // 2^27 positions of 32 f32 keys: 16 GiB per layer, past any adapter's binding limit.
+    let options = LoadOptions {
+        device: DeviceKind::Gpu,
+        context: Some(1 << 27),
+        ..Default::default()
+    };
+    let error = pollster::block_on(Engine::load(&folder, &options))
+        .err()
+        .unwrap();
+    assert_eq!(error.name(), "DeviceLimitError", "{error}");
+    assert!(error.to_string().contains("KV cache"), "{error}");
+}
