@@ -17,7 +17,11 @@ wasm=target/wasm32-unknown-unknown/web/hearth.wasm
 out=www/pkg
 mkdir -p "$out"
 if [ ! -f "$out/hearth_wasm_bg.wasm" ] || [ "$wasm" -nt "$out/hearth_wasm_bg.wasm" ]; then
-  wasm-bindgen --target web --out-dir "$out" --out-name hearth_wasm "$wasm"
+  # Build into a scratch folder and move the finished files in last, so an interrupted build
+  # never leaves a half-made package that looks up to date.
+  stage=$(mktemp -d)
+  trap 'rm -rf "$stage"' EXIT
+  wasm-bindgen --target web --out-dir "$stage" --out-name hearth_wasm "$wasm"
   # binaryen from npm: Debian's v108 breaks wasm-bindgen's externref table.
   [ -x scripts/node_modules/.bin/wasm-opt ] \
     || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
@@ -25,17 +29,18 @@ if [ ! -f "$out/hearth_wasm_bg.wasm" ] || [ "$wasm" -nt "$out/hearth_wasm_bg.was
   if [ -x scripts/node_modules/.bin/wasm-opt ]; then
     # Exactly the features rustc's wasm32 target emits; the result is validated before it
     # replaces the original.
-    opt="$out/hearth_wasm_bg.opt.wasm"
-    if scripts/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-         --enable-mutable-globals --enable-reference-types --enable-multivalue \
-         "$out/hearth_wasm_bg.wasm" -o "$opt" \
+    opt="$stage/optimized.wasm"
+    if scripts/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+         "$stage/hearth_wasm_bg.wasm" -o "$opt" \
        && node -e "process.exit(WebAssembly.validate(require('fs').readFileSync(process.argv[1])) ? 0 : 1)" "$opt"; then
-      mv "$opt" "$out/hearth_wasm_bg.wasm"
+      mv "$opt" "$stage/hearth_wasm_bg.wasm"
     else
       rm -f "$opt"
       echo "build-web: wasm-opt failed or made an invalid module; keeping the unoptimized wasm"
     fi
   fi
+  mv "$stage"/* "$out/"
 fi
 cp www/src/hearth.js www/src/worker.js www/src/hearth.d.ts "$out/"
 cat > "$out/package.json" <<JSON
