@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::bert::{is_bert_config, Batch, Bert, BertConfig};
 use crate::cpu::Cpu;
-use crate::engine::DeviceKind;
+use crate::engine::{check_tensors_fit, DeviceKind};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuOptions};
 use crate::ops::Backend;
@@ -113,19 +113,11 @@ const SCORES_BUDGET: usize = 64 << 20;
 /// inside browsers' default 128 MiB storage-binding limit.
 const ACTIVATION_BUDGET: usize = 64 << 20;
 
-fn read_json(files: &dyn ModelFiles, name: &str) -> Result<Option<Value>> {
-    if !files.exists(name) {
-        return Ok(None);
-    }
-    let text = files.read_text(name)?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::json(files.describe(name), e))
-}
-
 /// Whether the folder holds a model [`Embedder`] loads (a BERT `config.json`).
 pub fn is_embedding_model(files: &dyn ModelFiles) -> Result<bool> {
-    Ok(read_json(files, "config.json")?.is_some_and(|c| is_bert_config(&c)))
+    Ok(files
+        .read_json_optional("config.json")?
+        .is_some_and(|c| is_bert_config(&c)))
 }
 
 /// The pooling modes of a sentence-transformers `Pooling` module's config.
@@ -168,7 +160,7 @@ fn pooling_modes(config: &Value, file: &str) -> Result<Vec<Pooling>> {
 /// (pooling, normalize) from `modules.json` and the Pooling module's config; mean pooling and
 /// normalization for a plain model folder.
 fn pipeline(files: &dyn ModelFiles) -> Result<(Vec<Pooling>, bool)> {
-    let Some(modules) = read_json(files, "modules.json")? else {
+    let Some(modules) = files.read_json_optional("modules.json")? else {
         return Ok((vec![Pooling::Mean], true));
     };
     let modules = modules
@@ -194,7 +186,7 @@ fn pipeline(files: &dyn ModelFiles) -> Result<(Vec<Pooling>, bool)> {
                         format!("module path `{path}` leaves the model folder"),
                     ));
                 }
-                let config = read_json(files, &name)?.unwrap_or(Value::Null);
+                let config = files.read_json_optional(&name)?.unwrap_or(Value::Null);
                 pooling = Some(pooling_modes(&config, &files.describe(&name))?);
             }
             "Normalize" => normalize = true,
@@ -215,8 +207,8 @@ fn pipeline(files: &dyn ModelFiles) -> Result<(Vec<Pooling>, bool)> {
 /// the tokenizer's `model_max_length`, never past the position embeddings; and its
 /// `do_lower_case`.
 fn input_settings(files: &dyn ModelFiles, config: &BertConfig) -> Result<(usize, bool)> {
-    let sentence = read_json(files, "sentence_bert_config.json")?;
-    let tokenizer = read_json(files, "tokenizer_config.json")?;
+    let sentence = files.read_json_optional("sentence_bert_config.json")?;
+    let tokenizer = files.read_json_optional("tokenizer_config.json")?;
     let number = |value: &Option<Value>, key: &str| {
         value
             .as_ref()
@@ -272,14 +264,11 @@ impl Embedder {
 
         let checkpoint = Checkpoint::open(files)?;
         let parameters = checkpoint.parameter_count();
-        let dtypes = checkpoint
-            .dtypes()
-            .iter()
-            .map(|d| d.name().to_string())
-            .collect();
+        let dtypes = checkpoint.dtype_names();
         let model = match options.device {
             DeviceKind::Gpu => {
                 let mut backend = Gpu::new(&options.gpu).await?;
+                check_tensors_fit(&backend, &checkpoint)?;
                 let bert = Bert::load(&mut backend, config.clone(), &checkpoint)?;
                 Model::Gpu(Box::new(Loaded { backend, bert }))
             }

@@ -166,16 +166,6 @@ pub struct Engine {
     info: ModelInfo,
 }
 
-fn read_json_optional(files: &dyn ModelFiles, name: &str) -> Result<Option<serde_json::Value>> {
-    if !files.exists(name) {
-        return Ok(None);
-    }
-    let text = files.read_text(name)?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::json(files.describe(name), e))
-}
-
 impl Engine {
     /// Loads a Hugging Face model folder onto the chosen device.
     pub async fn load(files: &dyn ModelFiles, options: &LoadOptions) -> Result<Self> {
@@ -202,7 +192,7 @@ impl Engine {
             )?),
             None => None,
         };
-        let generation = read_json_optional(files, "generation_config.json")?;
+        let generation = files.read_json_optional("generation_config.json")?;
         let mut eos_ids = token_ids(generation.as_ref().and_then(|g| g.get("eos_token_id")));
         eos_ids.extend(&config.eos_token_ids);
         if let Some(id) = tokenizer
@@ -220,11 +210,7 @@ impl Engine {
             .context
             .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
         let parameters = checkpoint.parameter_count();
-        let dtypes = checkpoint
-            .dtypes()
-            .iter()
-            .map(|d| d.name().to_string())
-            .collect();
+        let dtypes = checkpoint.dtype_names();
         let model = match options.device {
             DeviceKind::Gpu => {
                 let mut backend = Gpu::new(&options.gpu).await?;
@@ -385,6 +371,17 @@ impl Engine {
     }
 }
 
+/// Fails before any allocation when a checkpoint tensor exceeds what the adapter can bind.
+pub(crate) fn check_tensors_fit(gpu: &Gpu, checkpoint: &Checkpoint<'_>) -> Result<()> {
+    let max = gpu.max_buffer_bytes();
+    match checkpoint.sizes().find(|&(_, bytes)| bytes > max) {
+        Some((name, bytes)) => Err(Error::DeviceLimit(format!(
+            "tensor `{name}` is {bytes} bytes; the adapter binds at most {max} bytes per buffer"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Fails before any allocation when a tensor or a layer's KV cache exceeds what the adapter can
 /// bind.
 fn check_fits(
@@ -393,12 +390,8 @@ fn check_fits(
     config: &LlamaConfig,
     context: usize,
 ) -> Result<()> {
+    check_tensors_fit(gpu, checkpoint)?;
     let max = gpu.max_buffer_bytes();
-    if let Some((name, bytes)) = checkpoint.sizes().find(|&(_, bytes)| bytes > max) {
-        return Err(Error::DeviceLimit(format!(
-            "tensor `{name}` is {bytes} bytes; the adapter binds at most {max} bytes per buffer"
-        )));
-    }
     let kv_bytes = (context * config.kv_dim() * 4) as u64;
     if kv_bytes > max {
         return Err(Error::DeviceLimit(format!(

@@ -95,6 +95,17 @@ pub trait ModelFiles {
         String::from_utf8(self.read(name)?)
             .map_err(|_| Error::json(self.describe(name), "file is not UTF-8 text"))
     }
+
+    /// A JSON file that may be absent; malformed JSON is an error naming the file.
+    fn read_json_optional(&self, name: &str) -> Result<Option<serde_json::Value>> {
+        if !self.exists(name) {
+            return Ok(None);
+        }
+        let text = self.read_text(name)?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::json(self.describe(name), e))
+    }
 }
 
 /// A model folder on the local file system.
@@ -454,6 +465,11 @@ impl<'a> Checkpoint<'a> {
             .flat_map(|(_, s)| s.entries.values())
             .map(|e| e.shape.iter().product::<usize>() as u64)
             .sum()
+    }
+
+    /// Names of the dtypes present, for reporting.
+    pub fn dtype_names(&self) -> Vec<String> {
+        self.dtypes().iter().map(|d| d.name().to_string()).collect()
     }
 
     /// The dtypes present, for reporting.
