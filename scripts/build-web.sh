@@ -13,7 +13,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$version" ]; th
 fi
 
 cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features
-wasm=target/wasm32-unknown-unknown/web/hearth.wasm
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/web/hearth.wasm"
 out=www/pkg
 mkdir -p "$out"
 if [ ! -f "$out/hearth_wasm_bg.wasm" ] || [ "$wasm" -nt "$out/hearth_wasm_bg.wasm" ]; then
