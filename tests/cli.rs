@@ -3,16 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::{hearth, json_stdout};
 use serde_json::Value;
-
-fn hearth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(args)
-        .output()
-        .expect("the hearth binary runs")
-}
 
 fn model(name: &str) -> String {
     common::fixtures()
@@ -22,21 +15,8 @@ fn model(name: &str) -> String {
         .to_string()
 }
 
-fn json_stdout(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
-}
-
 fn reference(name: &str) -> Value {
-    let path = common::fixtures()
-        .join("models")
-        .join(name)
-        .join("reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture_json(&format!("models/{name}/reference.json"))
 }
 
 fn id_list(value: &Value) -> String {

@@ -2,17 +2,8 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
+use common::{hearth, json_stdout};
 use serde_json::Value;
-
-fn hearth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(args)
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .expect("the hearth binary runs")
-}
 
 fn bert() -> String {
     common::fixtures()
@@ -21,21 +12,13 @@ fn bert() -> String {
         .to_string()
 }
 
-fn json_stdout(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
-}
-
+/// `--device` values of the devices this machine has.
 fn devices() -> Vec<&'static str> {
-    let mut devices = vec!["cpu"];
-    if common::gpu().is_some() {
-        devices.push("gpu");
-    }
-    devices
+    let name = |device| match device {
+        hearth::engine::DeviceKind::Cpu => "cpu",
+        hearth::engine::DeviceKind::Gpu => "gpu",
+    };
+    common::devices().into_iter().map(name).collect()
 }
 
 #[test]

@@ -29,32 +29,11 @@ fn fixture() -> std::path::PathBuf {
 }
 
 fn reference() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture().join("reference.json")).unwrap())
-        .unwrap()
-}
-
-fn matrix(value: &Value) -> Vec<Vec<f32>> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        })
-        .collect()
+    common::fixture_json("models/bert-tiny/reference.json")
 }
 
 fn texts(reference: &Value) -> Vec<String> {
-    reference["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect()
+    common::strings(&reference["texts"])
 }
 
 /// File name and new content; `None` removes the file.
@@ -71,14 +50,6 @@ fn files_with(edit: &[Edit<'_>]) -> MemoryFiles {
         }
     }
     files
-}
-
-fn devices() -> Vec<DeviceKind> {
-    let mut devices = vec![DeviceKind::Cpu];
-    if common::gpu().is_some() {
-        devices.push(DeviceKind::Gpu);
-    }
-    devices
 }
 
 fn load(files: &dyn ModelFiles, device: DeviceKind) -> Embedder {
@@ -115,13 +86,11 @@ fn tokenizes_and_truncates_like_transformers() {
         .iter()
         .zip(reference["ids"].as_array().unwrap())
     {
-        let expected: Vec<u32> = ids
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        assert_eq!(embedder.tokenize(text).unwrap(), expected, "{text:?}");
+        assert_eq!(
+            embedder.tokenize(text).unwrap(),
+            common::ids(ids),
+            "{text:?}"
+        );
     }
 }
 
@@ -129,9 +98,9 @@ fn tokenizes_and_truncates_like_transformers() {
 fn embeddings_match_sentence_transformers_on_every_device() {
     let reference = reference();
     let texts = texts(&reference);
-    let expected = matrix(&reference["embeddings"]);
+    let expected = common::matrix(&reference["embeddings"]);
     let folder = Folder::new(fixture()).unwrap();
-    for device in devices() {
+    for device in common::devices() {
         let mut embedder = load(&folder, device);
         let info = embedder.info().clone();
         assert_eq!(info.pooling, ["mean"]);
@@ -200,12 +169,12 @@ fn pooling_modes_and_plain_folders() {
             ],
         ),
     ];
-    for device in devices() {
+    for device in common::devices() {
         for (name, edit) in &cases {
             let files = files_with(edit);
             let mut embedder = load(&files, device);
             let out = pollster::block_on(embedder.embed(&texts)).unwrap();
-            let expected = matrix(&variants[*name]);
+            let expected = common::matrix(&variants[*name]);
             let error = check(&format!("{name} on {device:?}"), &out, &expected, &texts);
             eprintln!("bert-tiny {name} on {device:?}: max abs error {error:e}");
         }
@@ -284,7 +253,7 @@ fn loads_bert_for_masked_lm_checkpoints() {
     check(
         "bert. prefix",
         &out,
-        &matrix(&reference["embeddings"]),
+        &common::matrix(&reference["embeddings"]),
         &texts,
     );
 }
@@ -294,7 +263,7 @@ fn small_batches_give_the_same_embeddings() {
     let reference = reference();
     let texts = texts(&reference);
     let folder = Folder::new(fixture()).unwrap();
-    for device in devices() {
+    for device in common::devices() {
         let options = hearth::embedder::EmbedOptions {
             device,
             max_batch: 2,
@@ -302,7 +271,7 @@ fn small_batches_give_the_same_embeddings() {
         };
         let mut embedder = pollster::block_on(Embedder::load_with(&folder, &options)).unwrap();
         let out = pollster::block_on(embedder.embed(&texts)).unwrap();
-        let expected = matrix(&reference["embeddings"]);
+        let expected = common::matrix(&reference["embeddings"]);
         check(
             &format!("max_batch 2 on {device:?}"),
             &out,

