@@ -26,22 +26,33 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
     let col0 = wg.x * TILE;
     var acc: array<array<f32, 4>, 4>;
     for (var k0 = 0u; k0 < params.k; k0 += TK) {
-        // 256 threads stage 64x16 values of each operand, 4 each.
+        // 256 threads stage 64x16 values of each operand, 4 consecutive k each (a quantized
+        // block's values share their scales).
+        let r = flat / 4u;
+        let kk0 = (flat % 4u) * 4u;
+        let gk = k0 + kk0;
         for (var e = 0u; e < 4u; e++) {
-            let slot = flat + e * 256u;
-            let r = slot / TK;
-            let kk = slot % TK;
-            let gk = k0 + kk;
             var xv = 0.0;
-            if (row0 + r < params.m && gk < params.k) {
-                xv = x[(row0 + r) * params.k + gk];
+            if (row0 + r < params.m && gk + e < params.k) {
+                xv = x[(row0 + r) * params.k + gk + e];
             }
-            xs[r][kk] = xv;
-            var wv = 0.0;
-            if (col0 + r < params.n && gk < params.k) {
-                wv = weight_at((col0 + r) * params.k + gk);
+            xs[r][kk0 + e] = xv;
+        }
+        var wv = vec4<f32>(0.0);
+        if (col0 + r < params.n) {
+            let at = (col0 + r) * params.k + gk;
+            if (gk + 3u < params.k) {
+                wv = weight4(at);
+            } else {
+                for (var e = 0u; e < 4u; e++) {
+                    if (gk + e < params.k) {
+                        wv[e] = weight_at(at + e);
+                    }
+                }
             }
-            ws[r][kk] = wv;
+        }
+        for (var e = 0u; e < 4u; e++) {
+            ws[r][kk0 + e] = wv[e];
         }
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {

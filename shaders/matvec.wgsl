@@ -1,5 +1,6 @@
 // y[n] = sum_k w[n, k] * x[k], for decode (one token). Each workgroup computes 8 rows with 32
-// threads per row; the threads of a row stride through k and reduce in workgroup memory.
+// threads per row; the threads of a row stride through k four values at a time (a quantized
+// block's values share their scales) and reduce in workgroup memory.
 
 struct Params {
     n: u32,
@@ -23,7 +24,13 @@ fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups:
     var sum = 0.0;
     if (row < params.n) {
         let base = row * params.k;
-        for (var c = lane; c < params.k; c += LANES) {
+        let k4 = params.k & ~3u;
+        for (var c = lane * 4u; c < k4; c += LANES * 4u) {
+            let xs = vec4<f32>(x[c], x[c + 1u], x[c + 2u], x[c + 3u]);
+            sum += dot(weight4(base + c), xs);
+        }
+        // Plain-float rows of a length that is not a multiple of 4.
+        for (var c = k4 + lane; c < params.k; c += LANES) {
             sum = fma(weight_at(base + c), x[c], sum);
         }
     }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::gguf::{Gguf, MetaValue};
 
 /// The architectures one Llama-family implementation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,18 @@ impl Architecture {
             "Qwen2ForCausalLM" => Ok(Self::Qwen2),
             "Qwen3ForCausalLM" => Ok(Self::Qwen3),
             other => Err(Error::UnsupportedArchitecture(other.to_string())),
+        }
+    }
+
+    /// llama.cpp's `general.architecture` names (Mistral models are `llama` there).
+    pub fn from_gguf(name: &str) -> Result<Self> {
+        match name {
+            "llama" => Ok(Self::Llama),
+            "qwen2" => Ok(Self::Qwen2),
+            "qwen3" => Ok(Self::Qwen3),
+            other => Err(Error::UnsupportedArchitecture(format!(
+                "{other} (GGUF; supported there: llama, qwen2, qwen3)"
+            ))),
         }
     }
 
@@ -52,6 +65,8 @@ pub enum RopeScaling {
         high_freq_factor: f32,
         original_max_position_embeddings: f32,
     },
+    /// Per-frequency divisors, as GGUF files store Llama 3.1's scaling (`rope_freqs.weight`).
+    FreqFactors(Vec<f32>),
 }
 
 /// Everything the forward pass needs, resolved from `config.json`.
@@ -233,6 +248,111 @@ impl LlamaConfig {
         })
     }
 
+    /// The config of a GGUF file of architecture `llama`, `qwen2` or `qwen3`, from llama.cpp's
+    /// metadata keys. `vocab` and `tied` come from the tensors (`token_embd`, `output`), and
+    /// `rope_freqs` is the `rope_freqs.weight` tensor when the file has one.
+    pub fn from_gguf(
+        gguf: &Gguf,
+        vocab: usize,
+        tied: bool,
+        rope_freqs: Option<Vec<f32>>,
+    ) -> Result<Self> {
+        let arch = gguf.architecture()?;
+        let architecture = Architecture::from_gguf(arch)?;
+        let key = |name: &str| format!("{arch}.{name}");
+        let size = |name: &str| -> Result<usize> {
+            let value = gguf.require_u64(&key(name))?;
+            usize::try_from(value)
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| gguf.error(format!("`{}` is {value}", key(name))))
+        };
+        let optional_size = |name: &str| -> Result<Option<usize>> {
+            match gguf.meta(&key(name)) {
+                None => Ok(None),
+                Some(value) => match value.as_u64().and_then(|v| usize::try_from(v).ok()) {
+                    Some(v) if v > 0 => Ok(Some(v)),
+                    // llama.cpp allows per-layer lists; one value for all layers is what we run.
+                    _ => Err(gguf.error(format!(
+                        "`{}` must be one positive integer, found {value:?}",
+                        key(name)
+                    ))),
+                },
+            }
+        };
+        let number = |name: &str| gguf.meta(&key(name)).and_then(MetaValue::as_f32);
+        let hidden = size("embedding_length")?;
+        let n_heads = size("attention.head_count")?;
+        let n_kv_heads = optional_size("attention.head_count_kv")?.unwrap_or(n_heads);
+        if !n_heads.is_multiple_of(n_kv_heads) {
+            return Err(gguf.error(format!(
+                "{n_heads} attention heads are not a multiple of {n_kv_heads} KV heads"
+            )));
+        }
+        let head_dim = optional_size("attention.key_length")?.unwrap_or(hidden / n_heads);
+        let value_dim = optional_size("attention.value_length")?.unwrap_or(head_dim);
+        let rotary_dim = optional_size("rope.dimension_count")?.unwrap_or(head_dim);
+        if value_dim != head_dim || rotary_dim != head_dim || !head_dim.is_multiple_of(2) {
+            return Err(gguf.error(format!(
+                "key length {head_dim}, value length {value_dim} and rotary dimensions {rotary_dim} must be equal and even"
+            )));
+        }
+        let rope_scaling = match (gguf.meta(&key("rope.scaling.type")), rope_freqs) {
+            (_, Some(factors)) => {
+                if factors.len() != head_dim / 2 || factors.iter().any(|&f| !(f > 0.0)) {
+                    return Err(gguf.error(format!(
+                        "rope_freqs has {} positive factors, expected {}",
+                        factors.len(),
+                        head_dim / 2
+                    )));
+                }
+                RopeScaling::FreqFactors(factors)
+            }
+            (None, None) => RopeScaling::None,
+            (Some(kind), None) => match kind.as_str() {
+                Some("none") => RopeScaling::None,
+                Some("linear") => RopeScaling::Linear {
+                    factor: number("rope.scaling.factor")
+                        .filter(|&f| f > 0.0)
+                        .ok_or_else(|| gguf.error("linear rope scaling needs a factor"))?,
+                },
+                _ => {
+                    return Err(gguf.error(format!(
+                        "unsupported rope scaling {kind:?} (supported: none, linear, llama3 frequency factors)"
+                    )))
+                }
+            },
+        };
+        let token = |name: &str| {
+            gguf.meta(&format!("tokenizer.ggml.{name}"))
+                .and_then(MetaValue::as_u64)
+                .map(|id| id as u32)
+        };
+        let eos_token_ids = ["eos_token_id", "eot_token_id", "eom_token_id"]
+            .iter()
+            .filter_map(|name| token(name))
+            .collect();
+        Ok(Self {
+            architecture,
+            hidden,
+            intermediate: size("feed_forward_length")?,
+            n_layers: size("block_count")?,
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            vocab,
+            rms_norm_eps: number("attention.layer_norm_rms_epsilon").unwrap_or(1e-5),
+            rope_theta: number("rope.freq_base").unwrap_or(10_000.0),
+            rope_scaling,
+            max_position_embeddings: size("context_length")?,
+            sliding_window: None,
+            tie_word_embeddings: tied,
+            bos_token_id: token("bos_token_id"),
+            eos_token_ids,
+            declared_dtype: None,
+        })
+    }
+
     /// Width of the query projection output.
     pub fn q_dim(&self) -> usize {
         self.n_heads * self.head_dim
@@ -250,7 +370,10 @@ impl LlamaConfig {
             .map(|i| {
                 let exponent = (2 * i) as f64 / self.head_dim as f64;
                 let inv_freq = 1.0 / (self.rope_theta as f64).powf(exponent);
-                scale_frequency(inv_freq, &self.rope_scaling) as f32
+                match &self.rope_scaling {
+                    RopeScaling::FreqFactors(factors) => (inv_freq / factors[i] as f64) as f32,
+                    scaling => scale_frequency(inv_freq, scaling) as f32,
+                }
             })
             .collect()
     }
@@ -266,7 +389,7 @@ impl LlamaConfig {
 
 fn scale_frequency(inv_freq: f64, scaling: &RopeScaling) -> f64 {
     match *scaling {
-        RopeScaling::None => inv_freq,
+        RopeScaling::None | RopeScaling::FreqFactors(_) => inv_freq,
         RopeScaling::Linear { factor } => inv_freq / factor as f64,
         RopeScaling::Llama3 {
             factor,

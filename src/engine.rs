@@ -3,15 +3,17 @@
 use web_time::Instant;
 
 use crate::chat::{ChatMessage, ChatTemplate};
-use crate::config::{token_ids, LlamaConfig};
+use crate::config::{token_ids, Architecture, LlamaConfig};
 use crate::cpu::Cpu;
 use crate::error::{Error, Result};
+use crate::gguf::{llama_tensor_name, Gguf};
+use crate::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
 use crate::gpu::{Gpu, GpuOptions};
 use crate::llama::Llama;
 use crate::ops::{Backend, MemoryUse};
 use crate::sampling::{sorted_candidates, Sampler, SamplingParams};
 use crate::tokenizer::Tokenizer;
-use crate::weights::{Checkpoint, ModelFiles};
+use crate::weights::{Checkpoint, DType, ModelFiles};
 
 /// Where the forward pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct LoadOptions {
     pub context: Option<usize>,
     /// Prompts are run in chunks of at most this many tokens, which bounds activation memory.
     pub prefill_chunk: usize,
+    /// Quantize float weight matrices to this type (Q8_0 or Q4_0) while loading.
+    pub quantize: Option<DType>,
     pub gpu: GpuOptions,
 }
 
@@ -36,8 +40,19 @@ impl Default for LoadOptions {
             device: DeviceKind::Gpu,
             context: None,
             prefill_chunk: PREFILL_CHUNK,
+            quantize: None,
             gpu: GpuOptions::default(),
         }
+    }
+}
+
+/// The quantize-on-load type named `name` (`q8_0` or `q4_0`).
+pub fn quantize_type(name: &str) -> Result<DType> {
+    match DType::from_name(name) {
+        Some(dtype @ (DType::Q8_0 | DType::Q4_0)) => Ok(dtype),
+        _ => Err(Error::InvalidArgument(format!(
+            "cannot quantize to `{name}` (supported: q8_0, q4_0)"
+        ))),
     }
 }
 
@@ -125,6 +140,8 @@ pub struct Generation {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModelInfo {
     pub architecture: String,
+    /// `safetensors` or `gguf`.
+    pub format: String,
     pub parameters: u64,
     pub dtypes: Vec<String>,
     pub backend: String,
@@ -167,23 +184,22 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads a Hugging Face model folder onto the chosen device.
+    /// Loads a model onto the chosen device: a Hugging Face folder (`config.json`,
+    /// safetensors, `tokenizer.json`) or a single GGUF file.
     pub async fn load(files: &dyn ModelFiles, options: &LoadOptions) -> Result<Self> {
-        let config_text = files.read_text("config.json")?;
-        let config = LlamaConfig::from_json(&config_text).map_err(|e| match e {
-            Error::Json { message, .. } => Error::json(files.describe("config.json"), message),
-            other => other,
-        })?;
-        let tokenizer_config = if files.exists("tokenizer_config.json") {
-            Some(files.read_text("tokenizer_config.json")?)
-        } else {
-            None
+        let ModelParts {
+            config,
+            tokenizer,
+            mut eos_ids,
+            mut checkpoint,
+            format,
+        } = match model_format(files)? {
+            ModelFormat::HuggingFace => read_hugging_face(files)?,
+            ModelFormat::Gguf(name) => read_gguf(files, &name)?,
         };
-        let tokenizer =
-            Tokenizer::from_bytes(&files.read("tokenizer.json")?, tokenizer_config.as_deref())
-                .map_err(|e| {
-                    Error::Tokenizer(format!("{}: {e}", files.describe("tokenizer.json")))
-                })?;
+        if let Some(dtype) = options.quantize {
+            checkpoint.quantize_to(dtype)?;
+        }
         let chat = match &tokenizer.chat_template {
             Some(template) => Some(ChatTemplate::new(
                 template,
@@ -192,9 +208,6 @@ impl Engine {
             )?),
             None => None,
         };
-        let generation = files.read_json_optional("generation_config.json")?;
-        let mut eos_ids = token_ids(generation.as_ref().and_then(|g| g.get("eos_token_id")));
-        eos_ids.extend(&config.eos_token_ids);
         if let Some(id) = tokenizer
             .eos_token
             .as_deref()
@@ -205,7 +218,6 @@ impl Engine {
         eos_ids.sort_unstable();
         eos_ids.dedup();
 
-        let checkpoint = Checkpoint::open(files)?;
         let context = options
             .context
             .unwrap_or(DEFAULT_CONTEXT.min(config.max_context()));
@@ -230,6 +242,7 @@ impl Engine {
         };
         let info = ModelInfo {
             architecture: config.architecture.name().to_string(),
+            format: format.to_string(),
             parameters,
             dtypes,
             backend: backend.to_string(),
@@ -369,6 +382,140 @@ impl Engine {
         }
         result
     }
+}
+
+/// What a model source holds.
+enum ModelFormat {
+    HuggingFace,
+    /// The one `.gguf` file of the source.
+    Gguf(String),
+}
+
+/// A folder with `config.json` is a Hugging Face model; otherwise the source must hold exactly
+/// one `.gguf` file.
+fn model_format(files: &dyn ModelFiles) -> Result<ModelFormat> {
+    if files.exists("config.json") {
+        return Ok(ModelFormat::HuggingFace);
+    }
+    let mut ggufs: Vec<String> = files
+        .list()?
+        .into_iter()
+        .filter(|name| name.to_ascii_lowercase().ends_with(".gguf"))
+        .collect();
+    match ggufs.len() {
+        1 => Ok(ModelFormat::Gguf(ggufs.remove(0))),
+        0 => Err(Error::Io {
+            path: files.describe("config.json").into(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no config.json and no .gguf file: not a model",
+            ),
+        }),
+        _ => Err(Error::InvalidArgument(format!(
+            "{} holds several .gguf files ({}); name one",
+            files.describe(""),
+            ggufs.join(", ")
+        ))),
+    }
+}
+
+/// Everything read from a model source before weights go to a device.
+struct ModelParts<'a> {
+    config: LlamaConfig,
+    tokenizer: Tokenizer,
+    eos_ids: Vec<u32>,
+    checkpoint: Checkpoint<'a>,
+    format: &'static str,
+}
+
+fn read_hugging_face(files: &dyn ModelFiles) -> Result<ModelParts<'_>> {
+    let config_text = files.read_text("config.json")?;
+    let config = LlamaConfig::from_json(&config_text).map_err(|e| match e {
+        Error::Json { message, .. } => Error::json(files.describe("config.json"), message),
+        other => other,
+    })?;
+    let tokenizer = read_tokenizer_json(files)?;
+    let generation = files.read_json_optional("generation_config.json")?;
+    let mut eos_ids = token_ids(generation.as_ref().and_then(|g| g.get("eos_token_id")));
+    eos_ids.extend(&config.eos_token_ids);
+    Ok(ModelParts {
+        config,
+        tokenizer,
+        eos_ids,
+        checkpoint: Checkpoint::open(files)?,
+        format: "safetensors",
+    })
+}
+
+fn read_tokenizer_json(files: &dyn ModelFiles) -> Result<Tokenizer> {
+    let tokenizer_config = if files.exists("tokenizer_config.json") {
+        Some(files.read_text("tokenizer_config.json")?)
+    } else {
+        None
+    };
+    Tokenizer::from_bytes(&files.read("tokenizer.json")?, tokenizer_config.as_deref())
+        .map_err(|e| Error::Tokenizer(format!("{}: {e}", files.describe("tokenizer.json"))))
+}
+
+/// A GGUF file: config from its metadata, tensors under Hugging Face names (q/k rows of the
+/// `llama` architecture put back in Hugging Face order), and the tokenizer from its metadata
+/// unless a `tokenizer.json` sits beside it.
+fn read_gguf<'a>(files: &'a dyn ModelFiles, name: &str) -> Result<ModelParts<'a>> {
+    let gguf = Gguf::open(files, name)?;
+    let arch = gguf.architecture()?;
+    Architecture::from_gguf(arch)?;
+    let heads = |key: &str| {
+        gguf.meta(&format!("{arch}.{key}"))
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize)
+    };
+    let (n_heads, n_kv_heads) = (
+        heads("attention.head_count"),
+        heads("attention.head_count_kv"),
+    );
+    let permuted = arch == "llama";
+    let unpermute = |tensor: &str| {
+        if !permuted {
+            return None;
+        }
+        if tensor.contains(".self_attn.q_proj.") {
+            n_heads
+        } else if tensor.contains(".self_attn.k_proj.") {
+            n_kv_heads.or(n_heads)
+        } else {
+            None
+        }
+    };
+    let checkpoint = Checkpoint::from_gguf(files, name, &gguf, llama_tensor_name, unpermute)?;
+    let (_, embedding_shape) = checkpoint.meta("model.embed_tokens.weight")?;
+    let vocab = embedding_shape[0];
+    let tied = !checkpoint.contains("lm_head.weight");
+    let rope_freqs = if checkpoint.contains("rope_freqs.weight") {
+        let (_, shape) = checkpoint.meta("rope_freqs.weight")?;
+        let shape = shape.to_vec();
+        Some(
+            checkpoint
+                .tensor("rope_freqs.weight", &shape)?
+                .view()
+                .to_f32(),
+        )
+    } else {
+        None
+    };
+    let config = LlamaConfig::from_gguf(&gguf, vocab, tied, rope_freqs)?;
+    let tokenizer = if files.exists("tokenizer.json") {
+        read_tokenizer_json(files)?
+    } else {
+        tokenizer_from_gguf(&vocab_from_gguf(&gguf)?)?
+    };
+    let eos_ids = config.eos_token_ids.clone();
+    Ok(ModelParts {
+        config,
+        tokenizer,
+        eos_ids,
+        checkpoint,
+        format: "gguf",
+    })
 }
 
 /// Fails before any allocation when a checkpoint tensor exceeds what the adapter can bind.

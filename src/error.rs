@@ -16,6 +16,8 @@ pub enum Error {
     Json { file: String, message: String },
     #[error("{file}: malformed safetensors: {message}")]
     Safetensors { file: String, message: String },
+    #[error("{file}: malformed GGUF: {message}")]
+    Gguf { file: String, message: String },
     #[error("{file}: missing tensor `{name}`")]
     MissingTensor { file: String, name: String },
     #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
@@ -26,7 +28,7 @@ pub enum Error {
     },
     #[error("unsupported architecture `{0}` (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM for text; BertModel for embeddings)")]
     UnsupportedArchitecture(String),
-    #[error("{file}: unsupported dtype `{dtype}` for tensor `{name}` (supported: F32, F16, BF16)")]
+    #[error("{file}: unsupported dtype `{dtype}` for tensor `{name}` (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)")]
     UnsupportedDtype {
         file: String,
         name: String,
@@ -63,6 +65,7 @@ impl Error {
             Error::Io { .. } => "LoadError",
             Error::Json { .. }
             | Error::Safetensors { .. }
+            | Error::Gguf { .. }
             | Error::MissingTensor { .. }
             | Error::ShapeMismatch { .. }
             | Error::Config(_) => "ModelFormatError",

@@ -7,9 +7,12 @@ pub mod cpu;
 pub mod embedder;
 pub mod engine;
 pub mod error;
+pub mod gguf;
+pub mod gguf_tokenizer;
 pub mod gpu;
 pub mod llama;
 pub mod ops;
+pub mod quant;
 pub mod sampling;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use hearth::chat::ChatMessage;
 use hearth::embedder::{is_embedding_model, Embedder};
-use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
+use hearth::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use hearth::sampling::SamplingParams;
 use hearth::weights::Folder;
 use hearth::Error;
@@ -33,7 +33,8 @@ enum Device {
 
 #[derive(Args)]
 struct ModelArgs {
-    /// A Hugging Face model folder (config.json, *.safetensors, tokenizer.json).
+    /// A Hugging Face model folder (config.json, *.safetensors, tokenizer.json), a .gguf file,
+    /// or a folder holding one .gguf file.
     #[arg(long)]
     model: PathBuf,
     #[arg(long, value_enum, default_value = "gpu")]
@@ -41,6 +42,9 @@ struct ModelArgs {
     /// KV-cache length in tokens (default: the model's window, at most 4096).
     #[arg(long)]
     context: Option<usize>,
+    /// Quantize float weight matrices while loading: q8_0 or q4_0.
+    #[arg(long)]
+    quantize: Option<String>,
 }
 
 #[derive(Args)]
@@ -155,13 +159,11 @@ fn device_kind(device: Device) -> DeviceKind {
 }
 
 async fn load(args: &ModelArgs) -> Result<Engine, Error> {
-    let files = Folder::new(&args.model)?;
+    let files = Folder::open(&args.model)?;
     let options = LoadOptions {
-        device: match args.device {
-            Device::Gpu => DeviceKind::Gpu,
-            Device::Cpu => DeviceKind::Cpu,
-        },
+        device: device_kind(args.device),
         context: args.context,
+        quantize: args.quantize.as_deref().map(quantize_type).transpose()?,
         ..Default::default()
     };
     Engine::load(&files, &options).await
@@ -259,7 +261,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 }
             }
         }
-        Command::Info { model, json } if is_embedding_model(&Folder::new(&model.model)?)? => {
+        Command::Info { model, json } if is_embedding_model(&Folder::open(&model.model)?)? => {
             let files = Folder::new(&model.model)?;
             let embedder = Embedder::load(&files, device_kind(model.device)).await?;
             let info = serde_json::to_value(embedder.info()).expect("info serializes");
@@ -288,6 +290,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     info.kv_heads,
                     info.vocab
                 );
+                println!("format:       {}", info.format);
                 println!("dtypes:       {}", info.dtypes.join(", "));
                 println!("backend:      {} on {}", info.backend, info.adapter);
                 println!(
@@ -312,7 +315,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             gen_tokens,
             runs,
         } => {
-            if is_embedding_model(&Folder::new(&model.model)?)? {
+            if is_embedding_model(&Folder::open(&model.model)?)? {
                 bench_embeddings(&model, runs.max(1)).await?
             } else {
                 bench(&model, prompt_tokens, gen_tokens, runs.max(1)).await?

@@ -56,6 +56,22 @@ impl Tokenizer {
         })
     }
 
+    /// A tokenizer assembled in memory (e.g. from GGUF metadata) with its special tokens and
+    /// chat template.
+    pub fn from_parts(
+        inner: tokenizers::Tokenizer,
+        bos_token: Option<String>,
+        eos_token: Option<String>,
+        chat_template: Option<String>,
+    ) -> Self {
+        Self {
+            inner,
+            bos_token,
+            eos_token,
+            chat_template,
+        }
+    }
+
     /// Token ids of `text`; `add_special_tokens` applies the post-processor (e.g. a BOS token).
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
         let encoding = self

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::chat::ChatMessage;
 use crate::embedder::{is_embedding_model, Embedder};
-use crate::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
+use crate::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use crate::error::Error;
 use crate::sampling::SamplingParams;
 use crate::weights::ModelFiles;
@@ -28,8 +28,9 @@ fn bad_argument(message: impl std::fmt::Display) -> JsValue {
     js_error(&Error::InvalidArgument(message.to_string()))
 }
 
-/// Model files held by JavaScript: `{describe(name), has(name), size(name), read(name, offset,
-/// length) -> Uint8Array}`.
+/// Model files held by JavaScript: `{list() -> names, describe(name), has(name), size(name),
+/// read(name, offset, length) -> Uint8Array}`, all synchronous (`read` slices a Blob with
+/// FileReaderSync in a worker).
 struct JsFiles {
     source: Object,
 }
@@ -42,7 +43,12 @@ impl JsFiles {
                 .map(|e| String::from(e.message()))
                 .or_else(|| e.as_string())
                 .unwrap_or_else(|| format!("{e:?}"));
-            Error::Device(format!("model source `{method}`: {message}"))
+            // A file that cannot be read is a load failure, not a device one (which would
+            // send the load to the CPU fallback).
+            Error::Io {
+                path: "model source".into(),
+                source: std::io::Error::other(format!("`{method}`: {message}")),
+            }
         };
         let function: Function = Reflect::get(&self.source, &JsValue::from_str(method))
             .map_err(failure)?
@@ -65,12 +71,15 @@ impl JsFiles {
             Error::InvalidArgument("model source `read` must return a Uint8Array".into())
         })?;
         if array.length() as usize != len {
-            return Err(Error::Safetensors {
-                file: self.describe(name),
-                message: format!(
-                    "read of {len} bytes at {offset} returned {} (truncated file?)",
-                    array.length()
-                ),
+            let file = self.describe(name);
+            let message = format!(
+                "read of {len} bytes at {offset} returned {} (truncated file?)",
+                array.length()
+            );
+            return Err(if name.to_ascii_lowercase().ends_with(".gguf") {
+                Error::Gguf { file, message }
+            } else {
+                Error::Safetensors { file, message }
             });
         }
         Ok(array.to_vec())
@@ -112,6 +121,14 @@ impl ModelFiles for JsFiles {
     fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>, Error> {
         self.bytes(name, offset, len)
     }
+
+    fn list(&self) -> Result<Vec<String>, Error> {
+        let names = self.call("list", &[])?;
+        let names: js_sys::Array = names.dyn_into().map_err(|_| {
+            Error::InvalidArgument("model source `list` must return an array of names".into())
+        })?;
+        Ok(names.iter().filter_map(|name| name.as_string()).collect())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -119,6 +136,8 @@ impl ModelFiles for JsFiles {
 struct JsLoadOptions {
     device: Option<String>,
     context: Option<usize>,
+    /// `q8_0` or `q4_0`: quantize float weights while loading.
+    quantize: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -278,9 +297,16 @@ impl WasmEngine {
                 )))
             }
         };
+        let quantize = options
+            .quantize
+            .as_deref()
+            .map(quantize_type)
+            .transpose()
+            .map_err(|e| js_error(&e))?;
         let load_options = LoadOptions {
             device,
             context: options.context,
+            quantize,
             ..Default::default()
         };
         let files = JsFiles { source };

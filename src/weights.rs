@@ -8,21 +8,85 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::gguf::Gguf;
 
-/// Element types of checkpoint tensors.
+/// Element types of checkpoint tensors: plain floats, and ggml's block-quantized formats
+/// (a block of `block().0` values stored in `block().1` bytes).
+#[allow(non_camel_case_types)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
     F32,
     F16,
     BF16,
+    Q8_0,
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q5_1,
+    Q2_K,
+    Q3_K,
+    Q4_K,
+    Q5_K,
+    Q6_K,
+    IQ4_NL,
+    IQ4_XS,
 }
 
 impl DType {
-    pub fn size(self) -> usize {
+    pub const ALL: [DType; 15] = [
+        DType::F32,
+        DType::F16,
+        DType::BF16,
+        DType::Q8_0,
+        DType::Q4_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q2_K,
+        DType::Q3_K,
+        DType::Q4_K,
+        DType::Q5_K,
+        DType::Q6_K,
+        DType::IQ4_NL,
+        DType::IQ4_XS,
+    ];
+
+    /// (values per block, bytes per block); plain floats are blocks of one.
+    pub fn block(self) -> (usize, usize) {
         match self {
-            DType::F32 => 4,
-            DType::F16 | DType::BF16 => 2,
+            DType::F32 => (1, 4),
+            DType::F16 | DType::BF16 => (1, 2),
+            DType::Q8_0 => (32, 34),
+            DType::Q4_0 => (32, 18),
+            DType::Q4_1 => (32, 20),
+            DType::Q5_0 => (32, 22),
+            DType::Q5_1 => (32, 24),
+            DType::Q2_K => (256, 84),
+            DType::Q3_K => (256, 110),
+            DType::Q4_K => (256, 144),
+            DType::Q5_K => (256, 176),
+            DType::Q6_K => (256, 210),
+            DType::IQ4_NL => (32, 18),
+            DType::IQ4_XS => (256, 136),
         }
+    }
+
+    pub fn is_quantized(self) -> bool {
+        self.block().0 > 1
+    }
+
+    /// Bytes of a tensor of this type whose rows are `cols` long, or `None` when a row is not a
+    /// whole number of blocks (or the size overflows).
+    pub fn bytes_for(self, shape: &[usize]) -> Option<u64> {
+        let (block_size, block_bytes) = self.block();
+        let cols = *shape.last().unwrap_or(&1) as u64;
+        if !cols.is_multiple_of(block_size as u64) {
+            return None;
+        }
+        let numel = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))?;
+        (numel / block_size as u64).checked_mul(block_bytes as u64)
     }
 
     pub fn name(self) -> &'static str {
@@ -30,7 +94,47 @@ impl DType {
             DType::F32 => "f32",
             DType::F16 => "f16",
             DType::BF16 => "bf16",
+            DType::Q8_0 => "q8_0",
+            DType::Q4_0 => "q4_0",
+            DType::Q4_1 => "q4_1",
+            DType::Q5_0 => "q5_0",
+            DType::Q5_1 => "q5_1",
+            DType::Q2_K => "q2_k",
+            DType::Q3_K => "q3_k",
+            DType::Q4_K => "q4_k",
+            DType::Q5_K => "q5_k",
+            DType::Q6_K => "q6_k",
+            DType::IQ4_NL => "iq4_nl",
+            DType::IQ4_XS => "iq4_xs",
         }
+    }
+
+    /// Parses a name as [`DType::name`] writes it (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let name = name.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// ggml's type id, as GGUF files store it.
+    pub fn from_ggml(id: u32) -> Option<Self> {
+        Some(match id {
+            0 => DType::F32,
+            1 => DType::F16,
+            2 => DType::Q4_0,
+            3 => DType::Q4_1,
+            6 => DType::Q5_0,
+            7 => DType::Q5_1,
+            8 => DType::Q8_0,
+            10 => DType::Q2_K,
+            11 => DType::Q3_K,
+            12 => DType::Q4_K,
+            13 => DType::Q5_K,
+            14 => DType::Q6_K,
+            20 => DType::IQ4_NL,
+            23 => DType::IQ4_XS,
+            30 => DType::BF16,
+            _ => return None,
+        })
     }
 
     fn from_safetensors(name: &str) -> Option<Self> {
@@ -56,7 +160,7 @@ impl TensorView<'_> {
         self.shape.iter().product()
     }
 
-    /// The values widened to f32 (exact for all supported dtypes).
+    /// The values as f32: widened (exact) or dequantized.
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
             DType::F32 => self
@@ -74,6 +178,7 @@ impl TensorView<'_> {
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
+            quantized => crate::quant::dequantize(quantized, self.bytes),
         }
     }
 }
@@ -90,6 +195,8 @@ pub trait ModelFiles {
     fn size(&self, name: &str) -> Result<u64>;
     /// `len` bytes from `offset`; fewer than `len` available is an error.
     fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>>;
+    /// The names of the files (used to find a `.gguf` file in a source without `config.json`).
+    fn list(&self) -> Result<Vec<String>>;
 
     fn read_text(&self, name: &str) -> Result<String> {
         String::from_utf8(self.read(name)?)
@@ -108,9 +215,12 @@ pub trait ModelFiles {
     }
 }
 
-/// A model folder on the local file system.
+/// A model folder on the local file system, or one model file (a `.gguf`) seen as a folder
+/// that holds just that file.
 pub struct Folder {
     root: PathBuf,
+    /// When set, the only file visible.
+    only: Option<String>,
 }
 
 impl Folder {
@@ -122,7 +232,27 @@ impl Folder {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "model folder not found"),
             });
         }
-        Ok(Self { root })
+        Ok(Self { root, only: None })
+    }
+
+    /// A folder, or a single file (e.g. `model.gguf`).
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        if !path.is_file() {
+            return Self::new(path);
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let root = path.parent().map(PathBuf::from).unwrap_or_default();
+        let root = if root.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            root
+        };
+        Ok(Self { root, only: name })
+    }
+
+    fn visible(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == name)
     }
 
     fn io_error(&self, name: &str) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -140,11 +270,25 @@ impl ModelFiles for Folder {
     }
 
     fn exists(&self, name: &str) -> bool {
-        self.root.join(name).is_file()
+        self.visible(name) && self.root.join(name).is_file()
     }
 
     fn read(&self, name: &str) -> Result<Vec<u8>> {
         std::fs::read(self.root.join(name)).map_err(self.io_error(name))
+    }
+
+    fn list(&self) -> Result<Vec<String>> {
+        if let Some(only) = &self.only {
+            return Ok(vec![only.clone()]);
+        }
+        let entries = std::fs::read_dir(&self.root).map_err(self.io_error(""))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     fn size(&self, name: &str) -> Result<u64> {
@@ -203,6 +347,12 @@ impl ModelFiles for MemoryFiles {
         Ok(self.get(name)?.len() as u64)
     }
 
+    fn list(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self.files.keys().cloned().collect();
+        names.sort();
+        Ok(names)
+    }
+
     fn read_range(&self, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
         let bytes = self.get(name)?;
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -242,6 +392,15 @@ struct HeaderEntry {
     data_offsets: [u64; 2],
 }
 
+/// How stored rows map to the layout the model expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transform {
+    None,
+    /// llama.cpp's converter interleaves the two rotary halves of every head of q and k
+    /// (row `h*d + 2i + s` holds Hugging Face row `h*d + s*d/2 + i`): undone on read.
+    UnpermuteHeads(usize),
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     dtype: DType,
@@ -249,9 +408,10 @@ struct Entry {
     /// Absolute byte offset in the file.
     start: u64,
     len: usize,
+    transform: Transform,
 }
 
-/// The header of one safetensors file: where each tensor lies, checked against the file size.
+/// The tensors of one file: where each lies, checked against the file size.
 pub struct SafeTensors {
     file: String,
     entries: HashMap<String, Entry>,
@@ -301,11 +461,7 @@ impl SafeTensors {
                 continue;
             };
             let [start, end] = entry.data_offsets;
-            let numel = entry
-                .shape
-                .iter()
-                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
-            let expected = numel.and_then(|n| n.checked_mul(dtype.size() as u64));
+            let expected = dtype.bytes_for(&entry.shape);
             if start > end || end > data_len {
                 return Err(bad(format!(
                     "tensor `{tensor}` spans bytes {start}..{end} but the data is {data_len} bytes (truncated file?)"
@@ -325,11 +481,62 @@ impl SafeTensors {
                     shape: entry.shape,
                     start: data_start + start,
                     len: (end - start) as usize,
+                    transform: Transform::None,
                 },
             );
         }
         Ok(Self {
             file,
+            entries,
+            unsupported,
+        })
+    }
+
+    /// The tensors of a GGUF file under the names `rename` gives them (`None`: not used by the
+    /// model); `unpermute` says which tensors need llama.cpp's q/k row order undone, with how
+    /// many heads.
+    fn from_gguf(
+        gguf: &Gguf,
+        rename: impl Fn(&str) -> Option<String>,
+        unpermute: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Self> {
+        let mut entries = HashMap::new();
+        for info in gguf.tensors() {
+            let Some(name) = rename(&info.name) else {
+                continue;
+            };
+            let transform = match unpermute(&name) {
+                Some(heads) => {
+                    let rows = info.shape[0];
+                    if heads == 0 || !rows.is_multiple_of(2 * heads) {
+                        return Err(gguf.error(format!(
+                            "tensor `{}` has {rows} rows, not whole heads of {heads}",
+                            info.name
+                        )));
+                    }
+                    Transform::UnpermuteHeads(heads)
+                }
+                None => Transform::None,
+            };
+            let len = usize::try_from(info.len)
+                .map_err(|_| gguf.error(format!("tensor `{}` is too large", info.name)))?;
+            entries.insert(
+                name,
+                Entry {
+                    dtype: info.dtype,
+                    shape: info.shape.clone(),
+                    start: info.start,
+                    len,
+                    transform,
+                },
+            );
+        }
+        let unsupported = gguf
+            .unsupported()
+            .filter_map(|(name, id)| Some((rename(name)?, crate::gguf::ggml_type_name(id))))
+            .collect();
+        Ok(Self {
+            file: gguf.file().to_string(),
             entries,
             unsupported,
         })
@@ -344,13 +551,44 @@ impl SafeTensors {
     }
 }
 
-/// All tensors of a checkpoint, single-file or sharded, read on demand.
+/// Undoes llama.cpp's q/k row interleave: stored row `h*d + 2i + s` becomes row
+/// `h*d + s*d/2 + i` (d rows per head). Rows are whole blocks, so this is exact for any type.
+fn unpermute_heads(bytes: &[u8], rows: usize, heads: usize) -> Vec<u8> {
+    let row_bytes = bytes.len() / rows;
+    let per_head = rows / heads;
+    let half = per_head / 2;
+    let mut out = vec![0; bytes.len()];
+    for head in 0..heads {
+        for i in 0..half {
+            for s in 0..2 {
+                let from = head * per_head + 2 * i + s;
+                let to = head * per_head + s * half + i;
+                out[to * row_bytes..(to + 1) * row_bytes]
+                    .copy_from_slice(&bytes[from * row_bytes..(from + 1) * row_bytes]);
+            }
+        }
+    }
+    out
+}
+
+/// Whether quantize-on-load converts `name`: a float matrix whose rows are whole blocks.
+fn quantizable(name: &str, dtype: DType, shape: &[usize], target: DType) -> bool {
+    name.ends_with(".weight")
+        && shape.len() == 2
+        && !dtype.is_quantized()
+        && shape[1].is_multiple_of(target.block().0)
+}
+
+/// All tensors of a checkpoint (safetensors, single-file or sharded, or one GGUF file), read
+/// on demand under Hugging Face names.
 pub struct Checkpoint<'a> {
     files: &'a dyn ModelFiles,
     /// (file name, header) per shard.
     shards: Vec<(String, SafeTensors)>,
     /// Tensor name -> index into `shards`.
     index: HashMap<String, usize>,
+    /// Float matrices are quantized to this type as they are read.
+    quantize: Option<DType>,
 }
 
 impl<'a> Checkpoint<'a> {
@@ -377,8 +615,7 @@ impl<'a> Checkpoint<'a> {
             names
         };
         let mut shards = Vec::with_capacity(shard_names.len());
-        let mut index = HashMap::new();
-        for (i, name) in shard_names.into_iter().enumerate() {
+        for name in shard_names {
             if name.contains("..") || name.contains('/') || name.contains('\\') {
                 return Err(Error::json(
                     files.describe(INDEX),
@@ -386,16 +623,50 @@ impl<'a> Checkpoint<'a> {
                 ));
             }
             let shard = SafeTensors::open(files, &name)?;
+            shards.push((name, shard));
+        }
+        Ok(Self::from_shards(files, shards))
+    }
+
+    /// The tensors of the GGUF file `name`, renamed and unpermuted as described at
+    /// [`SafeTensors::from_gguf`].
+    pub(crate) fn from_gguf(
+        files: &'a dyn ModelFiles,
+        name: &str,
+        gguf: &Gguf,
+        rename: impl Fn(&str) -> Option<String>,
+        unpermute: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Self> {
+        let shard = SafeTensors::from_gguf(gguf, rename, unpermute)?;
+        Ok(Self::from_shards(files, vec![(name.to_string(), shard)]))
+    }
+
+    fn from_shards(files: &'a dyn ModelFiles, shards: Vec<(String, SafeTensors)>) -> Self {
+        let mut index = HashMap::new();
+        for (i, (_, shard)) in shards.iter().enumerate() {
             for tensor in shard.names() {
                 index.insert(tensor.to_string(), i);
             }
-            shards.push((name, shard));
         }
-        Ok(Self {
+        Self {
             files,
             shards,
             index,
-        })
+            quantize: None,
+        }
+    }
+
+    /// Quantizes float matrices whose rows are whole blocks to `dtype` (Q8_0 or Q4_0) as they
+    /// are read; other tensors are read as stored.
+    pub fn quantize_to(&mut self, dtype: DType) -> Result<()> {
+        if !matches!(dtype, DType::Q8_0 | DType::Q4_0) {
+            return Err(Error::InvalidArgument(format!(
+                "cannot quantize to {} (supported: q8_0, q4_0)",
+                dtype.name()
+            )));
+        }
+        self.quantize = Some(dtype);
+        Ok(())
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -428,10 +699,18 @@ impl<'a> Checkpoint<'a> {
         Ok((file, entry))
     }
 
-    /// Dtype and shape of `name`, without reading its data.
+    /// The type `name` is read as: its stored type, or the quantize-on-load target.
+    fn loaded_dtype(&self, name: &str, entry: &Entry) -> DType {
+        match self.quantize {
+            Some(target) if quantizable(name, entry.dtype, &entry.shape, target) => target,
+            _ => entry.dtype,
+        }
+    }
+
+    /// Dtype (as loaded) and shape of `name`, without reading its data.
     pub fn meta(&self, name: &str) -> Result<(DType, &[usize])> {
         let (_, entry) = self.entry(name)?;
-        Ok((entry.dtype, &entry.shape))
+        Ok((self.loaded_dtype(name, entry), &entry.shape))
     }
 
     /// Reads the tensor `name`, checked against the expected shape.
@@ -444,18 +723,33 @@ impl<'a> Checkpoint<'a> {
                 found: entry.shape.clone(),
             });
         }
-        Ok(HostTensor {
+        let mut bytes = self.files.read_range(file, entry.start, entry.len)?;
+        if let Transform::UnpermuteHeads(heads) = entry.transform {
+            bytes = unpermute_heads(&bytes, entry.shape[0], heads);
+        }
+        let mut tensor = HostTensor {
             dtype: entry.dtype,
             shape: entry.shape.clone(),
-            bytes: self.files.read_range(file, entry.start, entry.len)?,
-        })
+            bytes,
+        };
+        let target = self.loaded_dtype(name, entry);
+        if target != entry.dtype {
+            let values = tensor.view().to_f32();
+            tensor.bytes = crate::quant::quantize(target, &values);
+            tensor.dtype = target;
+        }
+        Ok(tensor)
     }
 
-    /// Every tensor's name and size in bytes.
+    /// Every tensor's name and size in bytes, as loaded.
     pub fn sizes(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.shards
-            .iter()
-            .flat_map(|(_, s)| s.entries.iter().map(|(n, e)| (n.as_str(), e.len as u64)))
+        self.shards.iter().flat_map(move |(_, s)| {
+            s.entries.iter().map(move |(n, e)| {
+                let dtype = self.loaded_dtype(n, e);
+                let bytes = dtype.bytes_for(&e.shape).unwrap_or(e.len as u64);
+                (n.as_str(), bytes)
+            })
+        })
     }
 
     /// Number of scalar parameters over all tensors.
@@ -467,17 +761,17 @@ impl<'a> Checkpoint<'a> {
             .sum()
     }
 
-    /// Names of the dtypes present, for reporting.
+    /// Names of the dtypes present (as loaded), for reporting.
     pub fn dtype_names(&self) -> Vec<String> {
         self.dtypes().iter().map(|d| d.name().to_string()).collect()
     }
 
-    /// The dtypes present, for reporting.
+    /// The dtypes present (as loaded), for reporting.
     pub fn dtypes(&self) -> Vec<DType> {
         let mut dtypes: Vec<DType> = self
             .shards
             .iter()
-            .flat_map(|(_, s)| s.entries.values().map(|e| e.dtype))
+            .flat_map(|(_, s)| s.entries.iter().map(|(n, e)| self.loaded_dtype(n, e)))
             .collect();
         dtypes.sort_by_key(|d| d.name());
         dtypes.dedup();

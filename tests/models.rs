@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::Reference;
+
 use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use hearth::weights::Folder;
 
@@ -20,19 +22,8 @@ const MODELS: [&str; 8] = [
 /// Max abs logit error allowed (the reference logits have a std of ~4).
 const TOLERANCE: f32 = 1e-3;
 
-struct Reference {
-    prompt_ids: Vec<u32>,
-    logits: Vec<Vec<f32>>,
-    greedy_ids: Vec<u32>,
-}
-
 fn reference(name: &str) -> Reference {
-    let json = common::fixture_json(&format!("models/{name}/reference.json"));
-    Reference {
-        prompt_ids: common::ids(&json["prompt_ids"]),
-        greedy_ids: common::ids(&json["greedy_ids"]),
-        logits: common::matrix(&json["logits"]),
-    }
+    common::reference(&format!("models/{name}/reference.json"))
 }
 
 fn load(name: &str, device: DeviceKind) -> Engine {
@@ -45,40 +36,9 @@ fn load(name: &str, device: DeviceKind) -> Engine {
 }
 
 fn check_model(name: &str, device: DeviceKind) {
-    let reference = reference(name);
     let mut engine = load(name, device);
     let case = format!("{name} on {device:?}");
-
-    let logits = pollster::block_on(engine.logits(&reference.prompt_ids, true)).unwrap();
-    assert_eq!(logits.len(), reference.logits.len(), "{case}: positions");
-    for (position, (row, expected)) in logits.iter().zip(&reference.logits).enumerate() {
-        let error = row
-            .iter()
-            .zip(expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(
-            error <= TOLERANCE,
-            "{case}: position {position}: max abs logit error {error:e}"
-        );
-    }
-
-    let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
-    request.max_tokens = reference.greedy_ids.len();
-    request.ignore_eos = true;
-    let mut streamed = Vec::new();
-    let generation = pollster::block_on(engine.generate(&request, &mut |id, _| {
-        streamed.push(id);
-        true
-    }))
-    .unwrap();
-    assert_eq!(generation.ids, reference.greedy_ids, "{case}: greedy ids");
-    assert_eq!(streamed, reference.greedy_ids, "{case}: streamed ids");
-
-    // Again, reusing the cached prompt: the same tokens.
-    engine.reset();
-    let again = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
-    assert_eq!(again.ids, reference.greedy_ids, "{case}: second run");
+    common::check_against_reference(&mut engine, &reference(name), &case, TOLERANCE);
 }
 
 #[test]

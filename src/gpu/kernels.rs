@@ -155,9 +155,9 @@ impl Kernel {
 
 /// The `WEIGHT_DTYPE` value `shaders/weights.wgsl` expects.
 pub fn weight_dtype_code(dtype: DType) -> u32 {
-    match dtype {
-        DType::F32 => 0,
-        DType::F16 => 1,
-        DType::BF16 => 2,
-    }
+    // The position in `DType::ALL`, which lists the types in the kernel's order.
+    DType::ALL
+        .iter()
+        .position(|&d| d == dtype)
+        .expect("every dtype is in DType::ALL") as u32
 }

@@ -123,6 +123,11 @@ pub fn encode(values: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
                 halves.iter().map(|v| v.to_f32()).collect(),
             )
         }
+        quantized => {
+            let bytes = hearth::quant::quantize(quantized, values);
+            let rounded = hearth::quant::dequantize(quantized, &bytes);
+            (bytes, rounded)
+        }
     }
 }
 
@@ -150,4 +155,63 @@ pub fn assert_close(case: &str, actual: &[f32], expected: &[f32], tolerance: f32
         expected[worst],
         tolerance * scale
     );
+}
+
+/// What `scripts/make_fixtures.py` records of a model: the prompt, transformers' logits at
+/// every position and its greedy continuation.
+pub struct Reference {
+    pub prompt_ids: Vec<u32>,
+    pub logits: Vec<Vec<f32>>,
+    pub greedy_ids: Vec<u32>,
+}
+
+/// A `reference.json`-format file under the fixtures folder.
+pub fn reference(path: &str) -> Reference {
+    let json = fixture_json(path);
+    Reference {
+        prompt_ids: ids(&json["prompt_ids"]),
+        greedy_ids: ids(&json["greedy_ids"]),
+        logits: matrix(&json["logits"]),
+    }
+}
+
+/// Logits at every prompt position within `tolerance` (max abs error) of the reference, the
+/// greedy continuation (returned and streamed) equal to it, and equal again after a reset.
+pub fn check_against_reference(
+    engine: &mut hearth::Engine,
+    reference: &Reference,
+    case: &str,
+    tolerance: f32,
+) {
+    use hearth::engine::{GenerateRequest, Prompt};
+    let logits = pollster::block_on(engine.logits(&reference.prompt_ids, true)).unwrap();
+    assert_eq!(logits.len(), reference.logits.len(), "{case}: positions");
+    for (position, (row, expected)) in logits.iter().zip(&reference.logits).enumerate() {
+        let error = row
+            .iter()
+            .zip(expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            error <= tolerance,
+            "{case}: position {position}: max abs logit error {error:e}"
+        );
+    }
+
+    let mut request = GenerateRequest::new(Prompt::Ids(reference.prompt_ids.clone()));
+    request.max_tokens = reference.greedy_ids.len();
+    request.ignore_eos = true;
+    let mut streamed = Vec::new();
+    let generation = pollster::block_on(engine.generate(&request, &mut |id, _| {
+        streamed.push(id);
+        true
+    }))
+    .unwrap();
+    assert_eq!(generation.ids, reference.greedy_ids, "{case}: greedy ids");
+    assert_eq!(streamed, reference.greedy_ids, "{case}: streamed ids");
+
+    // Again, reusing the cached prompt: the same tokens.
+    engine.reset();
+    let again = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
+    assert_eq!(again.ids, reference.greedy_ids, "{case}: second run");
 }

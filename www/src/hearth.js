@@ -36,6 +36,14 @@ function yieldNow() {
 
 // ---------------------------------------------------------------------------------------------
 // Model files
+//
+// Every file is kept as a Blob: a File the user picked, or a download streamed into Cache
+// Storage and read back as a disk-backed Blob. A Blob is never read into one ArrayBuffer where
+// that can be avoided (browsers cap one at about 2 GB): in a worker, `read` slices it with
+// FileReaderSync; the main thread has no synchronous Blob reads, so there a file is read whole,
+// up to IN_MEMORY_LIMIT bytes.
+
+const IN_MEMORY_LIMIT = 2 ** 30;
 
 async function openCache() {
   try {
@@ -45,79 +53,113 @@ async function openCache() {
   }
 }
 
-async function readBody(response, onChunk) {
-  const total = Number(response.headers.get('content-length')) || 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    onChunk(loaded, Math.max(total, loaded));
-  }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+function isGgufUrl(url) {
+  return new URL(url).pathname.toLowerCase().endsWith('.gguf');
 }
 
-/** Fetches `url` through Cache Storage. Returns null for an optional file that is missing. */
-async function fetchFile(cache, url, name, { optional = false, onProgress } = {}) {
-  const cached = cache && (await cache.match(url));
-  if (cached) {
-    const bytes = new Uint8Array(await cached.arrayBuffer());
-    onProgress?.({ file: name, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
-    return bytes;
-  }
-  let response;
+function isGgufName(name) {
+  return name.toLowerCase().endsWith('.gguf');
+}
+
+async function request(url) {
   try {
-    response = await fetch(url);
+    return await fetch(url);
   } catch (error) {
     throw namedError('LoadError', `${url}: ${error.message}`);
   }
+}
+
+/** The response's body, counting bytes into `report(loaded, total)` as they pass. */
+function countedBody(response, report) {
+  // With a content-encoding the header counts compressed bytes: `total` then grows with `loaded`.
+  const total = Number(response.headers.get('content-length')) || 0;
+  let loaded = 0;
+  return response.body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      loaded += chunk.byteLength;
+      report(loaded, Math.max(total, loaded));
+      controller.enqueue(chunk);
+    },
+  }));
+}
+
+/**
+ * The body of `response` as a Blob, streamed (never held whole in JS) into Cache Storage under
+ * `url` and read back from there; without a cache, or when storing fails (a full quota), a Blob
+ * made by the browser, which keeps a large one on disk.
+ */
+async function storeBody(cache, url, response, report) {
+  if (cache && response.body) {
+    const headers = { 'content-type': 'application/octet-stream' };
+    const length = response.headers.get('content-length');
+    if (length && !response.headers.get('content-encoding')) headers['content-length'] = length;
+    try {
+      await cache.put(url, new Response(countedBody(response, report), { headers }));
+      const stored = await cache.match(url);
+      if (stored) return await stored.blob();
+    } catch {
+      // The body is spent: download it again below, without the cache.
+    }
+    await cache.delete(url).catch(() => {});
+    response = await request(url);
+    if (!response.ok) throw namedError('LoadError', `${url}: HTTP ${response.status} ${response.statusText}`);
+  }
+  try {
+    return response.body ? await new Response(countedBody(response, report)).blob() : await response.blob();
+  } catch (error) {
+    throw namedError('LoadError', `${url}: download failed: ${error.message}`);
+  }
+}
+
+/** Fetches `url` through Cache Storage as a Blob. Returns null for an optional file that is missing. */
+async function fetchFile(cache, url, name, { optional = false, onProgress } = {}) {
+  const cached = cache && (await cache.match(url).catch(() => undefined));
+  if (cached) {
+    const blob = await cached.blob();
+    onProgress?.({ file: name, loaded: blob.size, total: blob.size, cached: true });
+    return blob;
+  }
+  const response = await request(url);
   if (response.status === 404 && optional) return null;
   if (!response.ok) throw namedError('LoadError', `${url}: HTTP ${response.status} ${response.statusText}`);
-  const bytes = await readBody(response, (loaded, total) =>
-    onProgress?.({ file: name, loaded, total, cached: false }));
-  onProgress?.({ file: name, loaded: bytes.byteLength, total: bytes.byteLength, cached: false });
-  if (cache) {
-    await cache.put(url, new Response(bytes, {
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
-    })).catch(() => {}); // A full quota only costs the cache.
-  }
-  return bytes;
+  const report = (loaded, total) => onProgress?.({ file: name, loaded, total, cached: false });
+  const blob = await storeBody(cache, url, response, report);
+  report(blob.size, blob.size);
+  return blob;
 }
 
 const OPTIONAL_FILES = ['tokenizer_config.json', 'generation_config.json', 'modules.json', 'sentence_bert_config.json'];
 
-function decodeJson(bytes, label) {
+async function decodeJson(blob, label) {
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    return JSON.parse(await blob.text());
   } catch (error) {
     throw namedError('ModelFormatError', `${label}: malformed JSON: ${error.message}`);
   }
 }
 
-/** Collects a model's files from a base URL: name -> Uint8Array. */
+/**
+ * A model's files: `files` (name -> Blob), `describe(name)` for messages, `cacheKeys` (the
+ * Cache Storage entries it came from) and `id` (the model id the engine reports).
+ */
+function collection(files, describe, id, cacheKeys = []) {
+  return { files, describe, id, cacheKeys };
+}
+
+/** Collects a model folder's files from its base URL. */
 async function filesFromUrl(base, onProgress) {
   if (!base.endsWith('/')) base += '/';
   const cache = await openCache();
   const files = new Map();
   const get = async (name, optional = false) => {
-    const bytes = await fetchFile(cache, new URL(name, base).href, name, { optional, onProgress });
-    if (bytes) files.set(name, bytes);
-    return bytes;
+    const blob = await fetchFile(cache, new URL(name, base).href, name, { optional, onProgress });
+    if (blob) files.set(name, blob);
+    return blob;
   };
   await Promise.all([get('config.json'), get('tokenizer.json'), ...OPTIONAL_FILES.map((n) => get(n, true))]);
   // sentence-transformers modules keep their settings in subfolders (1_Pooling/config.json).
   if (files.has('modules.json')) {
-    const modules = decodeJson(files.get('modules.json'), `${base}modules.json`);
+    const modules = await decodeJson(files.get('modules.json'), `${base}modules.json`);
     const paths = Array.isArray(modules) ? modules.map((m) => m.path).filter((p) => typeof p === 'string' && p) : [];
     await Promise.all(paths.map((path) => get(`${path}/config.json`, true)));
   }
@@ -126,58 +168,128 @@ async function filesFromUrl(base, onProgress) {
     if (!index) {
       throw namedError('LoadError', `${base}: neither model.safetensors nor model.safetensors.index.json was found`);
     }
-    const map = decodeJson(index, `${base}model.safetensors.index.json`).weight_map ?? {};
+    const map = (await decodeJson(index, `${base}model.safetensors.index.json`)).weight_map ?? {};
     for (const shard of [...new Set(Object.values(map))].sort()) await get(shard);
   }
-  return { files, label: base, cacheKeys: cache ? [...files.keys()].map((n) => new URL(n, base).href) : [] };
+  const cacheKeys = cache ? [...files.keys()].map((n) => new URL(n, base).href) : [];
+  return collection(files, (name) => new URL(name, base).href, base, cacheKeys);
 }
 
-/** Collects a model's files from File objects (a folder the user picked). */
-async function filesFromFileList(list, onProgress) {
+/** One `.gguf` file from its URL. */
+async function fileFromGgufUrl(url, onProgress) {
+  const cache = await openCache();
+  const name = decodeURIComponent(new URL(url).pathname.split('/').pop());
+  const blob = await fetchFile(cache, url, name, { onProgress });
+  return collection(new Map([[name, blob]]), () => url, url, cache ? [url] : []);
+}
+
+/** One `.gguf` file the user picked or dropped (a File, or any Blob). */
+function fileFromBlob(blob, onProgress) {
+  const label = blob.name || 'model.gguf';
+  const name = isGgufName(label) ? label : 'model.gguf';
+  onProgress?.({ file: name, loaded: blob.size, total: blob.size, cached: false });
+  return collection(new Map([[name, blob]]), () => `local file ${label}`, label);
+}
+
+/** Files the user picked: a folder (`webkitdirectory`), or a list holding one `.gguf`. */
+function filesFromFileList(list, onProgress) {
   const files = new Map();
   for (const file of list) {
+    if (!(file instanceof Blob)) throw namedError('TypeError', 'a model source list must hold File objects');
     // Paths relative to the picked folder, so module subfolders (1_Pooling/) keep their names.
     const name = file.webkitRelativePath ? file.webkitRelativePath.split('/').slice(1).join('/') : file.name;
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    onProgress?.({ file: name, loaded: bytes.byteLength, total: bytes.byteLength, cached: false });
-    files.set(name, bytes);
+    onProgress?.({ file: name, loaded: file.size, total: file.size, cached: false });
+    files.set(name, file);
   }
-  return { files, label: 'local files: ', cacheKeys: [] };
+  const ggufs = [...files.keys()].filter(isGgufName);
+  const id = !files.has('config.json') && ggufs.length === 1 ? ggufs[0] : 'local files';
+  return collection(files, (name) => `local file ${name}`, id);
 }
 
-/** The object the wasm side reads files through, one tensor at a time. */
-function wasmSource({ files, label }) {
+/** Collects the files of any accepted `source` (see `Engine.load`). */
+function collectFiles(source, onProgress) {
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = new URL(source, globalThis.location?.href).href;
+    return isGgufUrl(url) ? fileFromGgufUrl(url, onProgress) : filesFromUrl(url, onProgress);
+  }
+  if (source instanceof Blob) return fileFromBlob(source, onProgress);
+  if (source && typeof source[Symbol.iterator] === 'function') return filesFromFileList(Array.from(source), onProgress);
+  throw namedError('TypeError', 'Engine.load: `source` must be a URL, a File or Blob, or a list of Files');
+}
+
+function gigabytes(bytes) {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * The object the wasm side reads files through (`list`, `has`, `size`, `read(name, offset,
+ * length)` -> Uint8Array, synchronously, `describe`), one tensor at a time.
+ */
+async function wasmSource({ files, describe }) {
+  const readers = new Map();
+  if (typeof FileReaderSync !== 'undefined') {
+    // A worker: read only the requested slice of each Blob.
+    const reader = new FileReaderSync();
+    for (const [name, blob] of files) {
+      readers.set(name, (offset, length) => new Uint8Array(reader.readAsArrayBuffer(blob.slice(offset, offset + length))));
+    }
+  } else {
+    for (const [name, blob] of files) {
+      if (blob.size > IN_MEMORY_LIMIT) {
+        throw namedError('LoadError', `${describe(name)} is ${gigabytes(blob.size)}: on the main thread a model `
+          + `file is read whole and may be at most ${gigabytes(IN_MEMORY_LIMIT)}. Load it in a Web Worker, `
+          + 'which reads it in slices: Engine.load(source, { worker: true })');
+      }
+    }
+    for (const [name, blob] of files) {
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      readers.set(name, (offset, length) => bytes.subarray(offset, offset + length));
+    }
+  }
   return {
-    describe: (name) => `${label}${name}`,
+    list: () => [...files.keys()],
+    describe,
     has: (name) => files.has(name),
-    size: (name) => files.get(name).byteLength,
-    read: (name, offset, length) => files.get(name).subarray(offset, offset + length),
+    size: (name) => files.get(name).size,
+    read: (name, offset, length) => readers.get(name)(offset, length),
   };
 }
 
+/** A cached file that is a whole model by itself (a `.gguf`), rather than part of a folder. */
+function cachedModelOf(url) {
+  if (isGgufUrl(url)) return { url, file: decodeURIComponent(new URL(url).pathname.split('/').pop()) };
+  const base = url.slice(0, url.lastIndexOf('/') + 1);
+  return { url: base, file: url.slice(base.length) };
+}
+
+/** The models in Cache Storage: `[{url, files, bytes}]`; a `.gguf` is listed by its own URL. */
 export async function listCachedModels() {
   const cache = await openCache();
   if (!cache) return [];
   const models = new Map();
   for (const request of await cache.keys()) {
-    const url = request.url;
-    const base = url.slice(0, url.lastIndexOf('/') + 1);
-    const entry = models.get(base) ?? { url: base, files: [], bytes: 0 };
+    const { url, file } = cachedModelOf(request.url);
+    const entry = models.get(url) ?? { url, files: [], bytes: 0 };
     const response = await cache.match(request);
-    entry.files.push(url.slice(base.length));
-    entry.bytes += Number(response?.headers.get('content-length')) || 0;
-    models.set(base, entry);
+    entry.files.push(file);
+    const length = Number(response?.headers.get('content-length'));
+    entry.bytes += length || (response ? (await response.blob()).size : 0);
+    models.set(url, entry);
   }
   return [...models.values()];
 }
 
+/** Deletes a model from Cache Storage: a folder by its base URL, or a `.gguf` by its URL. */
 export async function deleteCachedModel(url) {
   const cache = await openCache();
   if (!cache) return false;
+  url = new URL(url, globalThis.location?.href).href;
+  if (isGgufUrl(url)) return cache.delete(url);
   const base = url.endsWith('/') ? url : `${url}/`;
   let deleted = false;
   for (const request of await cache.keys()) {
-    if (request.url.startsWith(base)) deleted = (await cache.delete(request)) || deleted;
+    // A .gguf is a model of its own, even when it sits under a folder's URL.
+    if (request.url.startsWith(base) && !isGgufUrl(request.url)) deleted = (await cache.delete(request)) || deleted;
   }
   return deleted;
 }
@@ -365,23 +477,24 @@ export class Engine extends EngineApi {
   }
 
   /**
-   * Loads a model. `source`: the base URL of a model folder, or an array of File objects.
-   * `options`: `{device: 'webgpu' | 'cpu', context, onProgress({file, loaded, total}), worker}`.
+   * Loads a model. `source`: the base URL of a model folder, the URL of a `.gguf` file, a File or
+   * Blob holding a `.gguf`, or a list of Files (a picked folder, or one `.gguf`).
+   * `options`: `{device: 'webgpu' | 'cpu', context, quantize: 'q8_0' | 'q4_0',
+   * onProgress({file, loaded, total, cached}), worker}`.
    */
   static async load(source, options = {}) {
     if (options.worker) return WorkerEngine.load(source, options);
     await initialize();
-    const collected = typeof source === 'string' || source instanceof URL
-      ? await filesFromUrl(String(source), options.onProgress)
-      : await filesFromFileList(Array.from(source ?? []), options.onProgress);
+    const collected = await collectFiles(source, options.onProgress);
+    const files = await wasmSource(collected);
     const explicit = options.device;
     const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
     const devices = explicit ? [explicit] : hasWebGpu ? ['webgpu', 'cpu'] : ['cpu'];
     let lastError;
     for (const device of devices) {
       try {
-        const wasm = await WasmEngine.load(wasmSource(collected), { device, context: options.context }, yieldNow);
-        const engine = new Engine(wasm, typeof source === 'string' ? source : collected.label);
+        const wasm = await WasmEngine.load(files, { device, context: options.context, quantize: options.quantize }, yieldNow);
+        const engine = new Engine(wasm, typeof source === 'string' ? source : collected.id);
         if (device === 'webgpu') await engine.#describeAdapter();
         return engine;
       } catch (error) {
@@ -460,15 +573,21 @@ class WorkerEngine extends EngineApi {
   #info;
 
   static async load(source, options) {
+    const given = source;
+    // Strings resolve against the page, not the worker script; Files and Blobs are cloned
+    // (the worker reads the same underlying data, not a copy).
+    if (typeof source === 'string' || source instanceof URL) source = new URL(source, globalThis.location?.href).href;
+    else if (!(source instanceof Blob) && source && typeof source[Symbol.iterator] === 'function') source = Array.from(source);
     const engine = new WorkerEngine(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
     const { onProgress, worker: _, ...rest } = options;
     try {
-      engine.#info = await engine.#call('load', { source: source instanceof URL ? String(source) : source, options: rest }, { onProgress });
+      const loaded = await engine.#call('load', { source, options: rest }, { onProgress });
+      engine.#info = loaded.info;
+      engine.modelId = typeof given === 'string' ? given : loaded.modelId;
     } catch (error) {
       engine.#worker.terminate();
       throw error;
     }
-    engine.modelId = typeof source === 'string' ? source : 'local files';
     return engine;
   }
 

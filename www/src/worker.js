@@ -12,8 +12,9 @@ function post(message) {
 
 const methods = {
   async load({ source, options }, id) {
+    // Files and Blobs arrive as clones; here FileReaderSync reads them slice by slice.
     engine = await Engine.load(source, { ...options, worker: false, onProgress: (progress) => post({ id, progress }) });
-    return engine.info();
+    return { info: engine.info(), modelId: engine.modelId };
   },
   async generate({ request }, id) {
     const controller = new AbortController();
