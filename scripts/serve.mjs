@@ -1,5 +1,7 @@
-// Serves the demo: www/ at /, and model folders at /models/<name>/ from models/ (yours, not
-// committed) or tests/fixtures/models/ (tiny fixtures). /models/index.json lists them.
+// Serves the demo: www/ at /, model folders at /models/<name>/ from models/ (yours, not
+// committed) or tests/fixtures/models/ (tiny fixtures), and single-file models at
+// /models/<name>.gguf from models/ or tests/fixtures/gguf/. /models/index.json lists both
+// (folder names, and file names ending in .gguf).
 // Binds 127.0.0.1 only. Usage: node scripts/serve.mjs [port]
 import { createServer } from 'node:http';
 import { readFile, readdir, stat } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const modelRoots = [join(repo, 'models'), join(repo, 'tests/fixtures/models')];
+const ggufRoots = [join(repo, 'models'), join(repo, 'tests/fixtures/gguf')];
 const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
@@ -29,6 +32,11 @@ async function listModels() {
   for (const root of modelRoots) {
     for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
       if (entry.isDirectory() && (await isFile(join(root, entry.name, 'config.json')))) names.add(entry.name);
+    }
+  }
+  for (const root of ggufRoots) {
+    for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isFile() && entry.name.toLowerCase().endsWith('.gguf')) names.add(entry.name);
     }
   }
   return [...names].sort();
@@ -54,7 +62,8 @@ export async function serve({ port = 8080, routes = {}, onRequest } = {}) {
       if (path === '/models/index.json') return send(200, JSON.stringify(await listModels()), types['.json']);
       let file = null;
       if (path.startsWith('/models/')) {
-        for (const root of modelRoots) {
+        const roots = path.toLowerCase().endsWith('.gguf') ? [...modelRoots, ...ggufRoots] : modelRoots;
+        for (const root of roots) {
           const candidate = inside(root, path.slice('/models'.length));
           if (await isFile(candidate)) { file = candidate; break; }
         }

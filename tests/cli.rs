@@ -4,7 +4,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{hearth, json_stdout};
+use common::{assert_clean_error, hearth, json_stdout};
 use serde_json::Value;
 
 fn model(name: &str) -> String {
@@ -39,22 +39,6 @@ fn scratch(name: &str, tag: &str) -> PathBuf {
         std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
     }
     dir
-}
-
-/// Runs a failing command: non-zero exit, one error line naming `needle`, no panic.
-fn assert_clean_error(args: &[&str], needle: &str) {
-    let output = hearth(args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{args:?} should fail");
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
-        .unwrap_or_else(|| panic!("{args:?}: no error line in {stderr}"));
-    assert!(
-        line.contains(needle),
-        "{args:?}: {line:?} should mention {needle:?}"
-    );
 }
 
 #[test]

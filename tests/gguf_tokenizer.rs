@@ -515,3 +515,16 @@ fn malformed_metadata_is_an_error_naming_the_key() {
         "{message}"
     );
 }
+
+#[test]
+fn debug_tmp() {
+    let mut vocab = digit_vocab("gpt-2");
+    let t = tokenizer_from_gguf(&vocab).unwrap();
+    eprintln!("plain {:?} {:?}", t.encode("12", false).unwrap(), t.encode("1234", false).unwrap());
+    vocab.bos_id = Some(0);
+    let t = tokenizer_from_gguf(&vocab).unwrap();
+    eprintln!("bos {:?} {:?}", t.encode("12", false).unwrap(), t.encode("1234", false).unwrap());
+    vocab.eos_id = Some(1);
+    let t = tokenizer_from_gguf(&vocab).unwrap();
+    eprintln!("eos {:?} {:?}", t.encode("12", false).unwrap(), t.encode("1234", false).unwrap());
+}

@@ -40,7 +40,7 @@ fn validate(kernel: Kernel, dtype: Option<DType>) {
 fn every_kernel_validates_for_every_specialization() {
     for kernel in Kernel::ALL {
         if kernel.reads_weight() {
-            for dtype in [DType::F32, DType::F16, DType::BF16] {
+            for dtype in DType::ALL {
                 validate(kernel, Some(dtype));
             }
         } else {

@@ -157,6 +157,22 @@ pub fn assert_close(case: &str, actual: &[f32], expected: &[f32], tolerance: f32
     );
 }
 
+/// Runs a failing command: non-zero exit, one error line naming `needle`, no panic.
+pub fn assert_clean_error(args: &[&str], needle: &str) {
+    let output = hearth(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{args:?} should fail");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("error: ") && !l.contains("XDG_RUNTIME_DIR"))
+        .unwrap_or_else(|| panic!("{args:?}: no error line in {stderr}"));
+    assert!(
+        line.contains(needle),
+        "{args:?}: {line:?} should mention {needle:?}"
+    );
+}
+
 /// What `scripts/make_fixtures.py` records of a model: the prompt, transformers' logits at
 /// every position and its greedy continuation.
 pub struct Reference {

@@ -7,6 +7,11 @@ export interface LoadOptions {
   device?: 'webgpu' | 'cpu';
   /** KV-cache length in tokens (default: the model's window, at most 4096). */
   context?: number;
+  /**
+   * Quantize float (F32/F16/BF16) weights while loading: "q8_0" (about 1/4 of f32) or "q4_0"
+   * (about 1/7). Weights a GGUF already stores quantized are kept as they are.
+   */
+  quantize?: 'q8_0' | 'q4_0';
   onProgress?: (progress: Progress) => void;
   /** Run the engine in a Web Worker; the returned object has the same methods. */
   worker?: boolean;
@@ -90,8 +95,17 @@ export interface EngineInfo {
   kvCacheBytes: number;
 }
 
+/**
+ * What a model loads from: the base URL of a model folder (config.json, tokenizer.json,
+ * *.safetensors), the URL of a `.gguf` file, a File or Blob holding a `.gguf` (a file input,
+ * drag and drop), or a list of Files (a picked folder, or a list holding one `.gguf`).
+ * Files past 1 GiB need `worker: true`: the worker reads them in slices; the main thread can
+ * only read a file whole.
+ */
+export type ModelSource = string | URL | Blob | File[] | FileList;
+
 export declare class Engine {
-  static load(source: string | URL | File[] | FileList, options?: LoadOptions): Promise<Engine>;
+  static load(source: ModelSource, options?: LoadOptions): Promise<Engine>;
   readonly modelId: string;
   generate(options: GenerateOptions): Promise<GenerateResult>;
   stream(options: GenerateOptions): AsyncIterable<Token>;
@@ -116,5 +130,7 @@ export declare class Engine {
   dispose(): Promise<void>;
 }
 
+/** Downloaded models in Cache Storage: a folder by its base URL, a `.gguf` by its own URL. */
 export declare function listCachedModels(): Promise<{ url: string; files: string[]; bytes: number }[]>;
-export declare function deleteCachedModel(url: string): Promise<boolean>;
+/** Deletes a cached model: a folder's base URL or a `.gguf` URL, as `listCachedModels` lists it. */
+export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
