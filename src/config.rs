@@ -299,7 +299,7 @@ impl LlamaConfig {
         }
         let rope_scaling = match (gguf.meta(&key("rope.scaling.type")), rope_freqs) {
             (_, Some(factors)) => {
-                if factors.len() != head_dim / 2 || factors.iter().any(|&f| !(f > 0.0)) {
+                if factors.len() != head_dim / 2 || factors.iter().any(|f| f.is_nan() || *f <= 0.0) {
                     return Err(gguf.error(format!(
                         "rope_freqs has {} positive factors, expected {}",
                         factors.len(),

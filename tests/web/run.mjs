@@ -9,7 +9,10 @@ import { serve } from '../../scripts/serve.mjs';
 
 const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const fixtures = join(repo, 'tests/fixtures/models');
+const ggufFixtures = join(repo, 'tests/fixtures/gguf');
 const reference = async (name) => JSON.parse(await readFile(join(fixtures, name, 'reference.json'), 'utf8'));
+/** A GGUF fixture's reference (`quant-k` -> tests/fixtures/gguf/quant-k.json). */
+const ggufReference = async (name) => JSON.parse(await readFile(join(ggufFixtures, `${name}.json`), 'utf8'));
 
 const counts = new Map();
 const fixtureFile = (model, file) => async () => ({ type: 'application/octet-stream', body: await readFile(join(fixtures, model, file)) });
@@ -24,6 +27,21 @@ const server = await serve({
       const bytes = await readFile(join(fixtures, 'llama-f32', 'model.safetensors'));
       return { type: 'application/octet-stream', body: bytes.subarray(0, bytes.length >> 1) };
     },
+    // The GGUF header and tensor table are whole; the tensor data stops halfway.
+    '/broken/truncated.gguf': async () => {
+      const bytes = await readFile(join(ggufFixtures, 'llama-f32.gguf'));
+      return { type: 'application/octet-stream', body: bytes.subarray(0, bytes.length >> 1) };
+    },
+    // The magic and version, then noise.
+    '/broken/garbage.gguf': async () => {
+      const bytes = Buffer.alloc(4096);
+      let state = 12345;
+      for (let i = 0; i < bytes.length; i++) { state = (state * 1103515245 + 12345) >>> 0; bytes[i] = state >>> 24; }
+      bytes.write('GGUF', 0, 'latin1');
+      bytes.writeUInt32LE(3, 4);
+      return { type: 'application/octet-stream', body: bytes };
+    },
+    '/broken/empty.gguf': async () => ({ type: 'application/octet-stream', body: Buffer.alloc(0) }),
   },
 });
 const base = `http://127.0.0.1:${server.address().port}`;
@@ -65,8 +83,148 @@ function assertEqual(actual, expected, what) {
   assert(a === e, `${what}: got ${a}, expected ${e}`);
 }
 
+/** Max abs error of `actual` against `expected` within `tolerance` times max(1, max |expected|). */
+function assertClose(actual, expected, tolerance, what) {
+  assertEqual(actual.length, expected.length, `${what}: length`);
+  const scale = Math.max(1, ...expected.map(Math.abs));
+  const error = Math.max(...actual.map((v, i) => Math.abs(v - expected[i])));
+  assert(error <= tolerance * scale, `${what}: max abs error ${error} > ${tolerance} * ${scale}`);
+}
+
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
+
+test('gguf by URL: greedy ids and logits equal the reference; cached, listed and deleted as one file', async () => {
+  const ref = await reference('llama-f32');
+  const url = `${base}/models/llama-f32.gguf`;
+  const before = count('/models/llama-f32.gguf');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    await hearth.deleteCachedModel(url);
+    const loads = [];
+    for (let i = 0; i < 2; i++) {
+      const progress = [];
+      const engine = await hearth.Engine.load(url, { onProgress: (p) => progress.push(p) });
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      const logits = Array.from(await engine.logits(ids));
+      loads.push({ ids: result.ids, logits, info: engine.info(), modelId: engine.modelId, progress: progress.at(-1) });
+      await engine.dispose();
+    }
+    const listed = (await hearth.listCachedModels()).find((m) => m.url === url) ?? null;
+    const deleted = await hearth.deleteCachedModel(url);
+    const after = (await hearth.listCachedModels()).find((m) => m.url === url) ?? null;
+    return { loads, listed, deleted, after };
+  }, { url, ids: ref.prompt_ids });
+  const size = (await readFile(join(ggufFixtures, 'llama-f32.gguf'))).length;
+  for (const [i, load] of out.loads.entries()) {
+    assertEqual(load.ids, ref.greedy_ids, `load ${i}: greedy ids`);
+    assertClose(load.logits, ref.logits.at(-1), 1e-3, `load ${i}: logits`);
+    assertEqual(load.info.backend, 'webgpu', 'backend');
+    assertEqual(load.modelId, url, 'modelId');
+    assertEqual([load.progress.file, load.progress.loaded, load.progress.total], ['llama-f32.gguf', size, size], 'last progress');
+  }
+  assert(!out.loads[0].progress.cached && out.loads[1].progress.cached, 'progress says where the file came from');
+  assertEqual(count('/models/llama-f32.gguf') - before, 1, 'requests over two loads');
+  assertEqual(out.listed, { url, files: ['llama-f32.gguf'], bytes: size }, 'listed');
+  assert(out.deleted && out.after === null, 'deleted');
+});
+
+test('gguf File/Blob: <input type=file> in a worker (FileReaderSync) and in the page, a FileList, a Blob', async () => {
+  const ref = await reference('llama-f32');
+  await page.evaluate(() => {
+    document.querySelector('#pick')?.remove();
+    document.body.insertAdjacentHTML('beforeend', '<input type="file" id="pick" multiple>');
+  });
+  await page.setInputFiles('#pick', join(ggufFixtures, 'llama-f32.gguf'));
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const picked = document.querySelector('#pick').files;
+    const run = async (source, options) => {
+      const engine = await hearth.Engine.load(source, options);
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      const modelId = engine.modelId;
+      await engine.dispose();
+      return { ids: result.ids, modelId };
+    };
+    const blob = await (await fetch(url)).blob();
+    // A Blob whose size says 3 GiB: the main thread must refuse it before reading anything.
+    class Huge extends Blob { get size() { return 3 * 2 ** 30; } }
+    let huge = null;
+    try { await hearth.Engine.load(new Huge([blob]), { device: 'cpu' }); huge = 'loaded'; } catch (e) { huge = `${e.name}: ${e.message}`; }
+    return {
+      worker: await run(picked[0], { worker: true }),
+      page: await run(picked[0], {}),
+      fileList: await run(picked, { worker: true }),
+      blob: await run(blob, { worker: true }),
+      huge,
+    };
+  }, { url: `${base}/models/llama-f32.gguf`, ids: ref.prompt_ids });
+  for (const label of ['worker', 'page', 'fileList', 'blob']) assertEqual(out[label].ids, ref.greedy_ids, `${label}: greedy ids`);
+  assertEqual(out.worker.modelId, 'llama-f32.gguf', 'modelId of a File');
+  assert(out.huge.startsWith('LoadError') && out.huge.includes('worker: true'), out.huge);
+});
+
+test('gguf with k-quants (Q2_K..Q6_K, IQ4_XS): greedy ids and logits equal the reference', async () => {
+  const ref = await ggufReference('quant-k');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url);
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    const logits = Array.from(await engine.logits(ids));
+    const info = engine.info();
+    await engine.dispose();
+    return { ids: result.ids, logits, info };
+  }, { url: `${base}/models/quant-k.gguf`, ids: ref.prompt_ids });
+  assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+  assertClose(out.logits, ref.logits.at(-1), 1e-3, 'logits');
+  assertEqual(out.info.backend, 'webgpu', 'backend');
+});
+
+test('options.quantize "q8_0": smaller weights, the q8_0 reference greedy ids and logits', async () => {
+  const ref = await ggufReference('llama-f32.q8_0');
+  const out = await inPage(async (hearth, { url, ids }) => {
+    const results = {};
+    for (const [label, options] of [['f32', {}], ['q8_0', { quantize: 'q8_0' }], ['worker', { quantize: 'q8_0', worker: true }]]) {
+      const engine = await hearth.Engine.load(url, options);
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      results[label] = { ids: result.ids, logits: Array.from(await engine.logits(ids)), info: engine.info() };
+      await engine.dispose();
+    }
+    let bad = null;
+    try { await hearth.Engine.load(url, { quantize: 'q3_x' }); } catch (e) { bad = e.name; }
+    return { ...results, bad };
+  }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
+  const [f32, q8] = [out.f32.info.weightsBytes, out.q8_0.info.weightsBytes];
+  assert(q8 < f32 * 0.5, `weightsBytes: q8_0 ${q8} vs f32 ${f32}`);
+  assertEqual(out.q8_0.ids, ref.greedy_ids, 'greedy ids');
+  assertClose(out.q8_0.logits, ref.logits.at(-1), 1e-3, 'logits');
+  assertEqual(out.worker.ids, ref.greedy_ids, 'worker: greedy ids');
+  assertEqual(out.worker.info.weightsBytes, q8, 'worker: weightsBytes');
+  assertEqual(out.bad, 'TypeError', 'an unknown quantize type');
+});
+
+test('a truncated, garbage or empty .gguf gives a ModelFormatError, and the engine still loads models', async () => {
+  const ref = await reference('llama-f32');
+  const out = await inPage(async (hearth, { urls, good, ids }) => {
+    const errors = {};
+    for (const [label, url] of Object.entries(urls)) {
+      for (const worker of [false, true]) {
+        try { await hearth.Engine.load(url, { worker }); errors[`${label}${worker ? ' (worker)' : ''}`] = 'loaded'; } catch (e) { errors[`${label}${worker ? ' (worker)' : ''}`] = `${e.name}: ${e.message}`; }
+      }
+    }
+    const cached = (await hearth.listCachedModels()).filter((m) => Object.values(urls).includes(m.url));
+    const engine = await hearth.Engine.load(good);
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    await engine.dispose();
+    return { errors, cached, ids: result.ids };
+  }, {
+    urls: { truncated: `${base}/broken/truncated.gguf`, garbage: `${base}/broken/garbage.gguf`, empty: `${base}/broken/empty.gguf` },
+    good: `${base}/models/llama-f32.gguf`,
+    ids: ref.prompt_ids,
+  });
+  for (const [label, error] of Object.entries(out.errors)) {
+    assert(error.startsWith('ModelFormatError: ') && error.includes('.gguf'), `${label}: ${error}`);
+  }
+  assertEqual(out.cached, [], 'corrupt downloads left in Cache Storage');
+  assertEqual(out.ids, ref.greedy_ids, 'a good model after the failures');
+});
 
 test('webgpu: greedy ids equal the transformers reference (f32, sharded qwen2, bf16)', async () => {
   for (const model of ['llama-f32', 'qwen2-f32', 'llama-bf16']) {
