@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuOptions};
 use crate::ops::Backend;
 use crate::tokenizer::Tokenizer;
-use crate::weights::{Checkpoint, ModelFiles};
+use crate::weights::{Checkpoint, DType, ModelFiles};
 
 /// How token vectors become one text vector. Several modes concatenate, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct EmbedOptions {
     pub gpu: GpuOptions,
     /// Texts per forward pass at most (fewer when long texts would need too much memory).
     pub max_batch: usize,
+    /// Quantize float weight matrices to this type (Q8_0 or Q4_0) while loading.
+    pub quantize: Option<DType>,
 }
 
 impl Default for EmbedOptions {
@@ -56,6 +58,7 @@ impl Default for EmbedOptions {
             device: DeviceKind::Gpu,
             gpu: GpuOptions::default(),
             max_batch: 32,
+            quantize: None,
         }
     }
 }
@@ -262,7 +265,10 @@ impl Embedder {
             .unwrap_or(0)
             .min(config.vocab_size as u32 - 1);
 
-        let checkpoint = Checkpoint::open(files)?;
+        let mut checkpoint = Checkpoint::open(files)?;
+        if let Some(dtype) = options.quantize {
+            checkpoint.quantize_to(dtype)?;
+        }
         let parameters = checkpoint.parameter_count();
         let dtypes = checkpoint.dtype_names();
         let model = match options.device {

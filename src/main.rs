@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use hearth::chat::ChatMessage;
-use hearth::embedder::{is_embedding_model, Embedder};
+use hearth::embedder::{is_embedding_model, EmbedOptions, Embedder};
 use hearth::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use hearth::sampling::SamplingParams;
 use hearth::weights::Folder;
@@ -169,6 +169,14 @@ async fn load(args: &ModelArgs) -> Result<Engine, Error> {
     Engine::load(&files, &options).await
 }
 
+fn embed_options(args: &ModelArgs) -> Result<EmbedOptions, Error> {
+    Ok(EmbedOptions {
+        device: device_kind(args.device),
+        quantize: args.quantize.as_deref().map(quantize_type).transpose()?,
+        ..Default::default()
+    })
+}
+
 fn print_json(value: &serde_json::Value) {
     println!(
         "{}",
@@ -263,7 +271,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Info { model, json } if is_embedding_model(&Folder::open(&model.model)?)? => {
             let files = Folder::new(&model.model)?;
-            let embedder = Embedder::load(&files, device_kind(model.device)).await?;
+            let embedder = Embedder::load_with(&files, &embed_options(&model)?).await?;
             let info = serde_json::to_value(embedder.info()).expect("info serializes");
             if json {
                 print_json(&info);
@@ -394,7 +402,7 @@ const BENCH_TOKENS: usize = 128;
 async fn bench_embeddings(args: &ModelArgs, runs: usize) -> Result<(), Error> {
     let started = web_time::Instant::now();
     let files = Folder::new(&args.model)?;
-    let mut embedder = Embedder::load(&files, device_kind(args.device)).await?;
+    let mut embedder = Embedder::load_with(&files, &embed_options(args)?).await?;
     let load_s = started.elapsed().as_secs_f64();
     let info = embedder.info().clone();
     let tokens = BENCH_TOKENS.min(info.max_seq_length);

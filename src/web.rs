@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::chat::ChatMessage;
-use crate::embedder::{is_embedding_model, Embedder};
+use crate::embedder::{is_embedding_model, EmbedOptions, Embedder};
 use crate::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use crate::error::Error;
 use crate::sampling::SamplingParams;
@@ -311,7 +311,12 @@ impl WasmEngine {
         };
         let files = JsFiles { source };
         if is_embedding_model(&files).map_err(|e| js_error(&e))? {
-            let embedder = Embedder::load(&files, device)
+            let embed_options = EmbedOptions {
+                device,
+                quantize,
+                ..Default::default()
+            };
+            let embedder = Embedder::load_with(&files, &embed_options)
                 .await
                 .map_err(|e| js_error(&e))?;
             return Ok(WasmEngine {

@@ -280,3 +280,28 @@ fn small_batches_give_the_same_embeddings() {
         );
     }
 }
+
+#[test]
+fn quantize_on_load_stays_close_to_the_float_embeddings() {
+    // Only the 96-wide FFN output matrices have rows of whole 32-value blocks in this model;
+    // Q8_0 keeps each weight within half a step of 1/127 of its block's largest magnitude, so
+    // the unit-length embeddings stay within a cosine distance of 1e-3 of the reference.
+    let reference = reference();
+    let texts = texts(&reference);
+    let expected = common::matrix(&reference["embeddings"]);
+    let folder = Folder::new(fixture()).unwrap();
+    for device in common::devices() {
+        let options = hearth::embedder::EmbedOptions {
+            device,
+            quantize: Some(hearth::weights::DType::Q8_0),
+            ..Default::default()
+        };
+        let mut embedder = pollster::block_on(Embedder::load_with(&folder, &options)).unwrap();
+        assert!(embedder.info().dtypes.iter().any(|d| d == "q8_0"));
+        let out = pollster::block_on(embedder.embed(&texts)).unwrap();
+        for ((a, e), text) in out.iter().zip(&expected).zip(&texts) {
+            let cosine: f32 = a.iter().zip(e).map(|(x, y)| x * y).sum();
+            assert!(1.0 - cosine < 1e-3, "{device:?}: {text:?}: cosine {cosine}");
+        }
+    }
+}
