@@ -58,25 +58,7 @@ fn vocab_of_tokenizer_json() -> GgufVocab {
 fn check_byte_level_cases(tokenizer: &Tokenizer, source: &str) {
     let cases = json("tokenizer/cases.json");
     for case in cases.as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        let with_special = ids(&case["ids"]);
-        let encoded = tokenizer.encode(text, true).unwrap();
-        assert_eq!(encoded, with_special, "{source}: encode {text:?}");
-        assert_eq!(
-            tokenizer.encode(text, false).unwrap(),
-            ids(&case["ids_no_special"]),
-            "{source}: encode {text:?} without special tokens"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_special, false).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "{source}: decode {text:?}"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_special, true).unwrap(),
-            case["decoded_skip"].as_str().unwrap(),
-            "{source}: decode {text:?} skipping special tokens"
-        );
+        common::check_tokenizer_case(tokenizer, case, "decoded", "decoded_skip", source);
     }
 }
 
@@ -195,27 +177,12 @@ fn sentencepiece_encodings_match_sentencepiece() {
 fn sentencepiece_control_tokens_split_text_as_llama_cpp() {
     let (_, tokenizer, expected) = spm();
     for case in expected["control_cases"].as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        let with_bos = ids(&case["ids"]);
-        assert_eq!(
-            tokenizer.encode(text, true).unwrap(),
-            with_bos,
-            "encode {text:?}"
-        );
-        assert_eq!(
-            tokenizer.encode(text, false).unwrap(),
-            ids(&case["ids_no_special"]),
-            "encode {text:?} without BOS"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_bos, true).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "decode {text:?}"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_bos, false).unwrap(),
-            case["decoded_with_special"].as_str().unwrap(),
-            "decode {text:?} keeping special tokens"
+        common::check_tokenizer_case(
+            &tokenizer,
+            case,
+            "decoded_with_special",
+            "decoded",
+            "control tokens",
         );
     }
 }

@@ -3,26 +3,13 @@
 
 mod common;
 
-use common::{assert_close, encode, random, rng};
+use common::{assert_close, encode, random, read, rng, weight};
 use hearth::cpu::Cpu;
 use hearth::gpu::Gpu;
 use hearth::ops::{AttentionShape, Backend, RopeLayout};
-use hearth::weights::{DType, TensorView};
+use hearth::weights::DType;
 
 const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
-
-fn weight<B: Backend>(b: &mut B, bytes: &[u8], dtype: DType, shape: &[usize]) -> B::Weight {
-    let view = TensorView {
-        dtype,
-        shape,
-        bytes,
-    };
-    b.upload_weight("w", view).unwrap()
-}
-
-fn read<B: Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
-    pollster::block_on(b.read(x)).unwrap()
-}
 
 struct Pair {
     gpu: Gpu,

@@ -4,26 +4,16 @@
 
 mod common;
 
-use common::{assert_close, fixtures, random, rng};
+use common::{assert_close, fixtures, random, read, rng, weight};
 use hearth::cpu::Cpu;
 use hearth::ops::Backend;
 use hearth::quant::{dequantize, quantize};
-use hearth::weights::{DType, TensorView};
+use hearth::weights::DType;
 
-const QUANTIZED: [DType; 12] = [
-    DType::Q8_0,
-    DType::Q4_0,
-    DType::Q4_1,
-    DType::Q5_0,
-    DType::Q5_1,
-    DType::Q2_K,
-    DType::Q3_K,
-    DType::Q4_K,
-    DType::Q5_K,
-    DType::Q6_K,
-    DType::IQ4_NL,
-    DType::IQ4_XS,
-];
+/// Every block-quantized type.
+fn quantized() -> impl Iterator<Item = DType> {
+    DType::ALL.into_iter().filter(|d| d.is_quantized())
+}
 
 /// Rows x columns of every tensor in `fixtures/gguf/quants`.
 const ROWS: usize = 4;
@@ -44,7 +34,7 @@ fn blocks(dtype: DType) -> Vec<u8> {
 #[test]
 fn block_sizes_match_the_fixture_manifest() {
     let manifest = common::fixture_json("gguf/quants/manifest.json");
-    for dtype in QUANTIZED {
+    for dtype in quantized() {
         let entry = &manifest[dtype.name()];
         let (block_size, block_bytes) = dtype.block();
         assert_eq!(entry["block_size"], block_size, "{dtype:?}");
@@ -57,7 +47,7 @@ fn block_sizes_match_the_fixture_manifest() {
 
 #[test]
 fn dequantize_is_bit_exact_with_gguf_py() {
-    for dtype in QUANTIZED {
+    for dtype in quantized() {
         let expected = read_f32(&format!("gguf/quants/{}.f32", dtype.name()));
         let actual = dequantize(dtype, &blocks(dtype));
         assert_eq!(actual.len(), expected.len(), "{dtype:?}");
@@ -92,25 +82,12 @@ fn quantize_is_bit_exact_with_gguf_py() {
     }
 }
 
-fn weight<B: Backend>(b: &mut B, bytes: &[u8], dtype: DType, shape: &[usize]) -> B::Weight {
-    let view = TensorView {
-        dtype,
-        shape,
-        bytes,
-    };
-    b.upload_weight("w", view).unwrap()
-}
-
-fn read<B: Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
-    pollster::block_on(b.read(x)).unwrap()
-}
-
 #[test]
 fn gpu_kernels_match_the_cpu_reference_for_every_type() {
     let Some(mut gpu) = common::gpu() else { return };
     let mut cpu = Cpu::new();
     let mut r = rng(11);
-    for dtype in QUANTIZED {
+    for dtype in quantized() {
         // The fixture's random blocks (4 rows of 512), repeated to make more rows; the CPU
         // multiplies with its bit-exact dequantization.
         let fixture = blocks(dtype);

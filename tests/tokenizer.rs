@@ -18,27 +18,12 @@ fn encodings_and_decodings_match_tokenizers() {
     let tokenizer = tokenizer();
     let cases = json("tokenizer/cases.json");
     for case in cases.as_array().unwrap() {
-        let text = case["text"].as_str().unwrap();
-        let with_special = ids(&case["ids"]);
-        assert_eq!(
-            tokenizer.encode(text, true).unwrap(),
-            with_special,
-            "encode {text:?}"
-        );
-        assert_eq!(
-            tokenizer.encode(text, false).unwrap(),
-            ids(&case["ids_no_special"]),
-            "encode {text:?} without special tokens"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_special, false).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "decode {text:?}"
-        );
-        assert_eq!(
-            tokenizer.decode(&with_special, true).unwrap(),
-            case["decoded_skip"].as_str().unwrap(),
-            "decode {text:?} skipping special tokens"
+        common::check_tokenizer_case(
+            &tokenizer,
+            case,
+            "decoded",
+            "decoded_skip",
+            "tokenizer.json",
         );
     }
 }

@@ -231,3 +231,56 @@ pub fn check_against_reference(
     let again = pollster::block_on(engine.generate(&request, &mut |_, _| true)).unwrap();
     assert_eq!(again.ids, reference.greedy_ids, "{case}: second run");
 }
+
+/// One tokenizer case of a fixture: `ids` (with special tokens) and `ids_no_special` from
+/// encoding `text`, and the decodings of `ids` keeping (`keep_key`) and skipping (`skip_key`)
+/// special tokens.
+pub fn check_tokenizer_case(
+    tokenizer: &hearth::tokenizer::Tokenizer,
+    case: &serde_json::Value,
+    keep_key: &str,
+    skip_key: &str,
+    source: &str,
+) {
+    let text = case["text"].as_str().unwrap();
+    let with_special = ids(&case["ids"]);
+    assert_eq!(
+        tokenizer.encode(text, true).unwrap(),
+        with_special,
+        "{source}: encode {text:?}"
+    );
+    assert_eq!(
+        tokenizer.encode(text, false).unwrap(),
+        ids(&case["ids_no_special"]),
+        "{source}: encode {text:?} without special tokens"
+    );
+    assert_eq!(
+        tokenizer.decode(&with_special, false).unwrap(),
+        case[keep_key].as_str().unwrap(),
+        "{source}: decode {text:?}"
+    );
+    assert_eq!(
+        tokenizer.decode(&with_special, true).unwrap(),
+        case[skip_key].as_str().unwrap(),
+        "{source}: decode {text:?} skipping special tokens"
+    );
+}
+
+/// Uploads `bytes` of `dtype` as a weight of `shape`.
+pub fn weight<B: hearth::ops::Backend>(
+    b: &mut B,
+    bytes: &[u8],
+    dtype: DType,
+    shape: &[usize],
+) -> B::Weight {
+    let view = hearth::weights::TensorView {
+        dtype,
+        shape,
+        bytes,
+    };
+    b.upload_weight("w", view).unwrap()
+}
+
+pub fn read<B: hearth::ops::Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
+    pollster::block_on(b.read(x)).unwrap()
+}
