@@ -203,7 +203,7 @@ function filesFromFileList(list, onProgress) {
   }
   const ggufs = [...files.keys()].filter(isGgufName);
   const id = !files.has('config.json') && ggufs.length === 1 ? ggufs[0] : 'local files';
-  return collection(files, (name) => `local file ${name}`, id);
+  return collection(files, (name) => (name ? `local file ${name}` : 'local files'), id);
 }
 
 /** Collects the files of any accepted `source` (see `Engine.load`). */
