@@ -615,6 +615,32 @@ def build_model(model_cls, cfg_cls, cfg_kwargs, vocab_size, special_ids, seed, d
     return model
 
 
+def reference_json(dtype, seed, gain, prompt_text, prompt_ids, gen, margin, logits_std, logits, versions=None):
+    """The contents of a model's `reference.json`; `versions` adds tool versions (name -> version)
+    after transformers' and torch's."""
+    ref = {
+        "format_version": FORMAT_VERSION,
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+    }
+    ref.update(versions or {})
+    ref.update(
+        {
+            "dtype": dtype,
+            "seed": seed,
+            "residual_gain": gain,
+            "prompt_text": prompt_text,
+            "prompt_ids": prompt_ids,
+            "greedy_ids": gen,
+            "min_margin": r6(margin),
+            "logits_std": r6(logits_std),
+            "logits_shape": list(logits.shape),
+            "logits": [[r6(x) for x in row] for row in logits.tolist()],
+        }
+    )
+    return ref
+
+
 def make_model_fixture(spec, tokenizer_path, tok, vocab_size, special_ids):
     name, model_cls, cfg_cls, cfg_kwargs, dtype, prompt_text, save_kwargs, gain = spec
     mdir = os.path.join(OUT, "models", name)
@@ -694,21 +720,7 @@ def make_model_fixture(spec, tokenizer_path, tok, vocab_size, special_ids):
         },
     )
 
-    ref = {
-        "format_version": FORMAT_VERSION,
-        "transformers_version": transformers.__version__,
-        "torch_version": torch.__version__,
-        "dtype": dtype,
-        "seed": seed,
-        "residual_gain": gain,
-        "prompt_text": prompt_text,
-        "prompt_ids": prompt_ids,
-        "greedy_ids": gen,
-        "min_margin": r6(margin),
-        "logits_std": r6(logits_std),
-        "logits_shape": list(logits.shape),
-        "logits": [[r6(x) for x in row] for row in logits.tolist()],
-    }
+    ref = reference_json(dtype, seed, gain, prompt_text, prompt_ids, gen, margin, logits_std, logits)
     write_json(os.path.join(mdir, "reference.json"), ref, compact=True)
     print(
         f"{name}: seed={seed} prompt_len={len(prompt_ids)} greedy={gen} "

@@ -725,22 +725,8 @@ def reference_record(model, prompt_text, prompt_ids, seed, gain, dtype, extra=No
         out = model.generate(torch.tensor([prompt_ids]), attention_mask=torch.ones(1, len(prompt_ids), dtype=torch.long),
                              max_new_tokens=mf.N_GEN, do_sample=False)
     assert out[0, len(prompt_ids):].tolist() == gen
-    ref = {
-        "format_version": mf.FORMAT_VERSION,
-        "transformers_version": mf.transformers.__version__,
-        "torch_version": torch.__version__,
-        "gguf_version": VERSIONS["gguf"],
-        "dtype": dtype,
-        "seed": seed,
-        "residual_gain": gain,
-        "prompt_text": prompt_text,
-        "prompt_ids": prompt_ids,
-        "greedy_ids": gen,
-        "min_margin": mf.r6(margin),
-        "logits_std": mf.r6(logits.std().item()),
-        "logits_shape": list(logits.shape),
-        "logits": [[mf.r6(v) for v in row] for row in logits.tolist()],
-    }
+    ref = mf.reference_json(dtype, seed, gain, prompt_text, prompt_ids, gen, margin, logits.std().item(), logits,
+                            versions={"gguf_version": VERSIONS["gguf"]})
     if extra:
         ref.update(extra)
     return ref, gen, margin

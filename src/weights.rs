@@ -1,6 +1,7 @@
-//! Checkpoint files: where the bytes come from ([`ModelFiles`]) and how safetensors are parsed
-//! ([`SafeTensors`]). Parsing checks every offset and size, so a truncated or lying file is an
-//! error that names the file, never an out-of-bounds read.
+//! Checkpoint files: where the bytes come from ([`ModelFiles`]) and where each tensor lies in
+//! them ([`TensorFile`], from a safetensors header or a GGUF one). Parsing checks every offset and
+//! size, so a truncated or lying file is an error that names the file, never an out-of-bounds
+//! read.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -411,8 +412,9 @@ struct Entry {
     transform: Transform,
 }
 
-/// The tensors of one file: where each lies, checked against the file size.
-pub struct SafeTensors {
+/// The tensors of one file (a safetensors shard or a GGUF file): where each lies, checked
+/// against the file size, under the names the model reads.
+pub struct TensorFile {
     file: String,
     entries: HashMap<String, Entry>,
     /// Tensors of a dtype no model reads (e.g. BERT's int64 `position_ids`): an error only if
@@ -423,9 +425,9 @@ pub struct SafeTensors {
 /// Headers past this size are rejected rather than parsed (real ones are a few hundred KB).
 const MAX_HEADER_BYTES: u64 = 100 << 20;
 
-impl SafeTensors {
-    /// Reads and checks the header of `name`.
-    pub fn open(files: &dyn ModelFiles, name: &str) -> Result<Self> {
+impl TensorFile {
+    /// Reads and checks the header of the safetensors file `name`.
+    pub fn safetensors(files: &dyn ModelFiles, name: &str) -> Result<Self> {
         let file = files.describe(name);
         let bad = |message: String| Error::Safetensors {
             file: file.clone(),
@@ -495,7 +497,7 @@ impl SafeTensors {
     /// The tensors of a GGUF file under the names `rename` gives them (`None`: not used by the
     /// model); `unpermute` says which tensors need llama.cpp's q/k row order undone, with how
     /// many heads.
-    fn from_gguf(
+    fn gguf(
         gguf: &Gguf,
         rename: impl Fn(&str) -> Option<String>,
         unpermute: impl Fn(&str) -> Option<usize>,
@@ -584,7 +586,7 @@ fn quantizable(name: &str, dtype: DType, shape: &[usize], target: DType) -> bool
 pub struct Checkpoint<'a> {
     files: &'a dyn ModelFiles,
     /// (file name, header) per shard.
-    shards: Vec<(String, SafeTensors)>,
+    shards: Vec<(String, TensorFile)>,
     /// Tensor name -> index into `shards`.
     index: HashMap<String, usize>,
     /// Float matrices are quantized to this type as they are read.
@@ -622,14 +624,14 @@ impl<'a> Checkpoint<'a> {
                     format!("shard name `{name}` leaves the model folder"),
                 ));
             }
-            let shard = SafeTensors::open(files, &name)?;
+            let shard = TensorFile::safetensors(files, &name)?;
             shards.push((name, shard));
         }
         Ok(Self::from_shards(files, shards))
     }
 
     /// The tensors of the GGUF file `name`, renamed and unpermuted as described at
-    /// [`SafeTensors::from_gguf`].
+    /// [`TensorFile::gguf`].
     pub(crate) fn from_gguf(
         files: &'a dyn ModelFiles,
         name: &str,
@@ -637,11 +639,11 @@ impl<'a> Checkpoint<'a> {
         rename: impl Fn(&str) -> Option<String>,
         unpermute: impl Fn(&str) -> Option<usize>,
     ) -> Result<Self> {
-        let shard = SafeTensors::from_gguf(gguf, rename, unpermute)?;
+        let shard = TensorFile::gguf(gguf, rename, unpermute)?;
         Ok(Self::from_shards(files, vec![(name.to_string(), shard)]))
     }
 
-    fn from_shards(files: &'a dyn ModelFiles, shards: Vec<(String, SafeTensors)>) -> Self {
+    fn from_shards(files: &'a dyn ModelFiles, shards: Vec<(String, TensorFile)>) -> Self {
         let mut index = HashMap::new();
         for (i, (_, shard)) in shards.iter().enumerate() {
             for tensor in shard.names() {
@@ -790,10 +792,10 @@ mod tests {
         bytes
     }
 
-    fn open(bytes: Vec<u8>) -> Result<SafeTensors> {
+    fn open(bytes: Vec<u8>) -> Result<TensorFile> {
         let mut files = MemoryFiles::new();
         files.insert("x.safetensors", bytes);
-        SafeTensors::open(&files, "x.safetensors")
+        TensorFile::safetensors(&files, "x.safetensors")
     }
 
     #[test]

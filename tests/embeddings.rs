@@ -62,11 +62,7 @@ fn check(case: &str, actual: &[Vec<f32>], expected: &[Vec<f32>], texts: &[String
     let mut worst = 0.0f32;
     for ((a, e), text) in actual.iter().zip(expected).zip(texts) {
         assert_eq!(a.len(), e.len(), "{case}: dimensions of {text:?}");
-        let error = a
-            .iter()
-            .zip(e)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0f32, f32::max);
+        let error = common::max_abs_error(a, e);
         assert!(
             error <= TOLERANCE,
             "{case}: text {text:?}: max abs error {error:e} > {TOLERANCE:e}"

@@ -82,6 +82,20 @@ fn quantize_is_bit_exact_with_gguf_py() {
     }
 }
 
+/// y = x w^T for a weight [n, k] of `dtype` and x [m, k].
+fn linear<B: Backend>(
+    b: &mut B,
+    w: &[u8],
+    dtype: DType,
+    x: &[f32],
+    [m, n, k]: [usize; 3],
+) -> Vec<f32> {
+    let w = weight(b, w, dtype, &[n, k]);
+    let x = b.tensor(x, m, k).unwrap();
+    let y = b.linear(&x, &w).unwrap();
+    read(b, &y)
+}
+
 #[test]
 fn gpu_kernels_match_the_cpu_reference_for_every_type() {
     let Some(mut gpu) = common::gpu() else { return };
@@ -101,18 +115,8 @@ fn gpu_kernels_match_the_cpu_reference_for_every_type() {
                 .collect();
             let x = random(&mut r, m * k, 1.0);
             let case = format!("linear(m={m}, n={n}, k={k}, {dtype:?})");
-            let gpu_out = {
-                let w = weight(&mut gpu, &bytes, dtype, &[n, k]);
-                let x = gpu.tensor(&x, m, k).unwrap();
-                let y = gpu.linear(&x, &w).unwrap();
-                read(&mut gpu, &y)
-            };
-            let cpu_out = {
-                let w = weight(&mut cpu, &bytes, dtype, &[n, k]);
-                let x = cpu.tensor(&x, m, k).unwrap();
-                let y = cpu.linear(&x, &w).unwrap();
-                read(&mut cpu, &y)
-            };
+            let gpu_out = linear(&mut gpu, &bytes, dtype, &x, [m, n, k]);
+            let cpu_out = linear(&mut cpu, &bytes, dtype, &x, [m, n, k]);
             assert_close(&case, &gpu_out, &cpu_out, 2e-5 * (k as f32).sqrt());
         }
         let ids = [0u32, 3, 1, 2, 3];

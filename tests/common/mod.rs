@@ -203,11 +203,7 @@ pub fn check_against_reference(
     let logits = pollster::block_on(engine.logits(&reference.prompt_ids, true)).unwrap();
     assert_eq!(logits.len(), reference.logits.len(), "{case}: positions");
     for (position, (row, expected)) in logits.iter().zip(&reference.logits).enumerate() {
-        let error = row
-            .iter()
-            .zip(expected)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let error = max_abs_error(row, expected);
         assert!(
             error <= tolerance,
             "{case}: position {position}: max abs logit error {error:e}"
@@ -283,4 +279,30 @@ pub fn weight<B: hearth::ops::Backend>(
 
 pub fn read<B: hearth::ops::Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
     pollster::block_on(b.read(x)).unwrap()
+}
+
+/// `ids` decoded through the streaming decoder (special tokens skipped), checking that no
+/// streamed piece holds a broken UTF-8 character.
+pub fn decode_streamed(tokenizer: &hearth::tokenizer::Tokenizer, ids: &[u32]) -> String {
+    let mut stream = tokenizer.decode_stream(true);
+    let mut text = String::new();
+    for &id in ids {
+        if let Some(piece) = stream.step(id).unwrap() {
+            assert!(
+                !piece.contains('\u{fffd}'),
+                "{piece:?} has a broken character"
+            );
+            text.push_str(&piece);
+        }
+    }
+    text
+}
+
+/// The largest absolute difference between two equally long slices.
+pub fn max_abs_error(actual: &[f32], expected: &[f32]) -> f32 {
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0f32, f32::max)
 }
