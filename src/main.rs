@@ -377,6 +377,7 @@ async fn bench(
         }
     }
     let info = engine.info();
+    let memory = engine.memory();
     print_json(&json!({
         "model": args.model.display().to_string(),
         "backend": info.backend,
@@ -391,6 +392,8 @@ async fn bench(
         "decode_tokens_per_s": summary(decode),
         "weights_bytes": info.weights_bytes,
         "kv_cache_bytes": info.kv_cache_bytes,
+        "activation_bytes": memory.activations,
+        "peak_gpu_bytes": memory.peak,
     }));
     Ok(())
 }

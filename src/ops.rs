@@ -32,6 +32,11 @@ pub struct AttentionShape {
 pub struct MemoryUse {
     pub weights: u64,
     pub kv_cache: u64,
+    /// Activation buffers held for reuse.
+    pub activations: u64,
+    /// The most device memory held at once so far, everything included; 0 where the backend
+    /// does not track it (the CPU).
+    pub peak: u64,
 }
 
 // The futures are awaited by the engine on one thread (the browser's), so no Send bound is

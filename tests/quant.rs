@@ -99,6 +99,7 @@ fn linear<B: Backend>(
 #[test]
 fn gpu_kernels_match_the_cpu_reference_for_every_type() {
     let Some(mut gpu) = common::gpu() else { return };
+    let mut matvec_gpus = common::gpus_per_matvec_kernel();
     let mut cpu = Cpu::new();
     let mut r = rng(11);
     for dtype in quantized() {
@@ -114,10 +115,19 @@ fn gpu_kernels_match_the_cpu_reference_for_every_type() {
                 .take(fixture.len() / ROWS * n)
                 .collect();
             let x = random(&mut r, m * k, 1.0);
-            let case = format!("linear(m={m}, n={n}, k={k}, {dtype:?})");
-            let gpu_out = linear(&mut gpu, &bytes, dtype, &x, [m, n, k]);
             let cpu_out = linear(&mut cpu, &bytes, dtype, &x, [m, n, k]);
-            assert_close(&case, &gpu_out, &cpu_out, 2e-5 * (k as f32).sqrt());
+            let tol = 2e-5 * (k as f32).sqrt();
+            if m == 1 {
+                for (kernel, gpu) in &mut matvec_gpus {
+                    let case = format!("matvec {kernel:?}(n={n}, k={k}, {dtype:?})");
+                    let gpu_out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
+                    assert_close(&case, &gpu_out, &cpu_out, tol);
+                }
+            } else {
+                let case = format!("matmul(m={m}, n={n}, k={k}, {dtype:?})");
+                let gpu_out = linear(&mut gpu, &bytes, dtype, &x, [m, n, k]);
+                assert_close(&case, &gpu_out, &cpu_out, tol);
+            }
         }
         let ids = [0u32, 3, 1, 2, 3];
         let case = format!("embedding({dtype:?})");

@@ -13,6 +13,7 @@ pub enum Kernel {
     Rope,
     Matmul,
     Matvec,
+    MatvecRows,
     BiasAdd,
     Add,
     SiluMul,
@@ -32,12 +33,13 @@ pub enum Kernel {
 const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
 
 impl Kernel {
-    pub const ALL: [Kernel; 18] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
         Kernel::Matmul,
         Kernel::Matvec,
+        Kernel::MatvecRows,
         Kernel::BiasAdd,
         Kernel::Add,
         Kernel::SiluMul,
@@ -60,6 +62,7 @@ impl Kernel {
             Kernel::Rope => "rope",
             Kernel::Matmul => "matmul",
             Kernel::Matvec => "matvec",
+            Kernel::MatvecRows => "matvec_rows",
             Kernel::BiasAdd => "bias_add",
             Kernel::Add => "add",
             Kernel::SiluMul => "silu_mul",
@@ -83,6 +86,7 @@ impl Kernel {
             Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
             Kernel::Matmul => include_str!("../../shaders/matmul.wgsl"),
             Kernel::Matvec => include_str!("../../shaders/matvec.wgsl"),
+            Kernel::MatvecRows => include_str!("../../shaders/matvec_rows.wgsl"),
             Kernel::BiasAdd => include_str!("../../shaders/bias_add.wgsl"),
             Kernel::Add => include_str!("../../shaders/add.wgsl"),
             Kernel::SiluMul => include_str!("../../shaders/silu_mul.wgsl"),
@@ -107,6 +111,7 @@ impl Kernel {
                 | Kernel::RmsNorm
                 | Kernel::Matmul
                 | Kernel::Matvec
+                | Kernel::MatvecRows
                 | Kernel::BiasAdd
                 | Kernel::LayerNorm
         )
@@ -128,6 +133,7 @@ impl Kernel {
             | Kernel::RmsNorm
             | Kernel::Matmul
             | Kernel::Matvec
+            | Kernel::MatvecRows
             | Kernel::SiluMul
             | Kernel::AttentionScores
             | Kernel::AttentionValues

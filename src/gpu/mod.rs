@@ -9,7 +9,7 @@
 
 mod kernels;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -20,10 +20,44 @@ use crate::error::{Error, Result};
 use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::weights::{DType, TensorView};
 
+/// Bytes of GPU buffers alive now, and the most alive at once (the peak a benchmark reports).
+#[derive(Default)]
+struct Ledger {
+    live: Cell<u64>,
+    peak: Cell<u64>,
+}
+
 /// A GPU buffer with an identity, so bind groups can be cached by the buffers they bind.
 struct BufferInner {
     id: u64,
     buffer: wgpu::Buffer,
+    ledger: Rc<Ledger>,
+}
+
+impl BufferInner {
+    fn new(
+        device: &wgpu::Device,
+        ledger: &Rc<Ledger>,
+        id: u64,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Buffer {
+        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage,
+            mapped_at_creation: false,
+        });
+        let live = ledger.live.get() + size;
+        ledger.live.set(live);
+        ledger.peak.set(ledger.peak.get().max(live));
+        Rc::new(BufferInner {
+            id,
+            buffer,
+            ledger: ledger.clone(),
+        })
+    }
 }
 
 impl Drop for BufferInner {
@@ -31,6 +65,8 @@ impl Drop for BufferInner {
     /// submitted that uses the buffer still completes.
     fn drop(&mut self) {
         self.buffer.destroy();
+        let live = &self.ledger.live;
+        live.set(live.get() - self.buffer.size());
     }
 }
 
@@ -121,19 +157,14 @@ struct Staged {
 impl Staged {
     fn new(
         device: &wgpu::Device,
+        ledger: &Rc<Ledger>,
         id: u64,
         label: &'static str,
         capacity: u64,
         usage: wgpu::BufferUsages,
     ) -> Self {
-        let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: capacity,
-            usage,
-            mapped_at_creation: false,
-        });
         Self {
-            buffer: Rc::new(BufferInner { id, buffer }),
+            buffer: BufferInner::new(device, ledger, id, label, capacity, usage),
             capacity,
             data: Vec::new(),
             usage,
@@ -165,10 +196,13 @@ pub struct Gpu {
     params_stride: u64,
     uploads: Staged,
     results: Buffer,
-    staging: Option<(wgpu::Buffer, u64)>,
+    /// Where results are copied to be mapped; grows to the largest read.
+    staging: Option<Buffer>,
+    ledger: Rc<Ledger>,
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
     memory: MemoryUse,
+    matvec: Kernel,
 }
 
 /// Options for picking an adapter.
@@ -176,6 +210,21 @@ pub struct Gpu {
 pub struct GpuOptions {
     /// Prefer a software adapter (tests on machines that also have a hardware one).
     pub force_fallback_adapter: bool,
+    /// The decode matvec kernel; by default chosen by the adapter's type.
+    pub matvec: MatvecKernel,
+}
+
+/// Which kernel multiplies a weight by one activation row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MatvecKernel {
+    /// [`MatvecKernel::RowPerInvocation`] on adapters that are CPUs, else
+    /// [`MatvecKernel::Cooperative`].
+    #[default]
+    Auto,
+    /// 32 invocations per row, reduced in workgroup memory: loads coalesce on GPUs.
+    Cooperative,
+    /// One invocation per row: fastest where an invocation is a SIMD lane of a CPU.
+    RowPerInvocation,
 }
 
 impl Gpu {
@@ -216,9 +265,21 @@ impl Gpu {
             slot.get_or_insert_with(|| e.to_string());
         }));
         let params_stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
+        let row_per_invocation = match options.matvec {
+            MatvecKernel::Auto => adapter_info.device_type == wgpu::DeviceType::Cpu,
+            MatvecKernel::Cooperative => false,
+            MatvecKernel::RowPerInvocation => true,
+        };
+        let matvec = if row_per_invocation {
+            Kernel::MatvecRows
+        } else {
+            Kernel::Matvec
+        };
+        let ledger = Rc::new(Ledger::default());
         let gpu = Self {
             params: Staged::new(
                 &device,
+                &ledger,
                 0,
                 "params",
                 params_stride,
@@ -226,20 +287,21 @@ impl Gpu {
             ),
             uploads: Staged::new(
                 &device,
+                &ledger,
                 1,
                 "uploads",
                 4096,
                 wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             ),
-            results: Rc::new(BufferInner {
-                id: 2,
-                buffer: device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("results"),
-                    size: 4096,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: false,
-                }),
-            }),
+            results: BufferInner::new(
+                &device,
+                &ledger,
+                2,
+                "results",
+                4096,
+                wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            ledger,
             next_id: 3,
             device,
             queue,
@@ -255,6 +317,7 @@ impl Gpu {
             encoder: None,
             pass: None,
             memory: MemoryUse::default(),
+            matvec,
         };
         gpu.check_error()?;
         Ok(gpu)
@@ -307,15 +370,7 @@ impl Gpu {
         self.next_id += 1;
         // Bindings must be non-empty and sizes a multiple of 4.
         let size = bytes.max(4).next_multiple_of(4);
-        Rc::new(BufferInner {
-            id,
-            buffer: self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size,
-                usage,
-                mapped_at_creation: false,
-            }),
-        })
+        BufferInner::new(&self.device, &self.ledger, id, label, size, usage)
     }
 
     fn activation(&mut self, rows: usize, cols: usize) -> Result<GpuTensor> {
@@ -548,21 +603,19 @@ impl Gpu {
             .take()
             .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
         if let Some((src, bytes)) = readback {
-            let needs_new = self.staging.as_ref().is_none_or(|(_, size)| *size < bytes);
+            let needs_new = self
+                .staging
+                .as_ref()
+                .is_none_or(|staging| staging.buffer.size() < bytes);
             if needs_new {
-                let size = bytes.next_multiple_of(256);
-                self.staging = Some((
-                    self.device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some("staging"),
-                        size,
-                        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    }),
-                    size,
-                ));
+                // Dropped first, so the peak never counts the old and the new one together.
+                self.staging = None;
+                let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+                self.staging =
+                    Some(self.create_buffer("staging", bytes.next_multiple_of(256), usage));
             }
-            let (staging, _) = self.staging.as_ref().expect("staging was just made");
-            encoder.copy_buffer_to_buffer(src, 0, staging, 0, bytes);
+            let staging = self.staging.as_ref().expect("staging was just made");
+            encoder.copy_buffer_to_buffer(src, 0, &staging.buffer, 0, bytes);
         }
         for staged in [&mut self.params, &mut self.uploads] {
             if !staged.data.is_empty() {
@@ -579,11 +632,11 @@ impl Gpu {
     async fn read_bytes(&mut self, src: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
         let bytes = bytes.next_multiple_of(4).max(4);
         self.submit(Some((src, bytes)))?;
-        let (staging, _) = self
+        let staging = self
             .staging
-            .as_ref()
+            .clone()
             .expect("submit made the staging buffer");
-        let slice = staging.slice(..bytes);
+        let slice = staging.buffer.slice(..bytes);
         let (sender, receiver) = futures_channel::oneshot::channel();
         slice.map_async(wgpu::MapMode::Read, move |result| {
             let _ = sender.send(result);
@@ -600,7 +653,7 @@ impl Gpu {
             .get_mapped_range()
             .map_err(|e| Error::Device(e.to_string()))?
             .to_vec();
-        staging.unmap();
+        staging.buffer.unmap();
         self.check_error()?;
         Ok(data)
     }
@@ -640,7 +693,11 @@ impl Backend for Gpu {
     }
 
     fn memory(&self) -> MemoryUse {
-        self.memory
+        MemoryUse {
+            activations: self.activation_bytes(),
+            peak: self.ledger.peak.get(),
+            ..self.memory
+        }
     }
 
     fn upload_weight(&mut self, name: &str, view: TensorView<'_>) -> Result<GpuWeight> {
@@ -757,12 +814,16 @@ impl Backend for Gpu {
         }
         let out = self.activation(x.rows, n)?;
         if x.rows == 1 {
+            let rows_per_workgroup = match self.matvec {
+                Kernel::MatvecRows => 64,
+                _ => 8,
+            };
             self.dispatch(
-                Kernel::Matvec,
+                self.matvec,
                 Some(w.dtype),
                 &[&x.buffer, &w.buffer, &out.buffer],
                 &[u(n), u(k)],
-                self.grid(n.div_ceil(8)),
+                self.grid(n.div_ceil(rows_per_workgroup)),
             )?;
         } else {
             self.dispatch(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hearth::engine::DeviceKind;
-use hearth::gpu::{Gpu, GpuOptions};
+use hearth::gpu::{Gpu, GpuOptions, MatvecKernel};
 use hearth::weights::DType;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -13,7 +13,26 @@ use rand::{Rng, SeedableRng};
 /// The GPU adapter, or `None` on a developer machine without Vulkan. In CI (`CI` set) or when a
 /// Vulkan loader is present, a missing adapter fails the test instead of skipping it.
 pub fn gpu() -> Option<Gpu> {
-    match pollster::block_on(Gpu::new(&GpuOptions::default())) {
+    gpu_with(&GpuOptions::default())
+}
+
+/// The GPU with each decode matvec kernel, so both are tested on any adapter.
+pub fn gpus_per_matvec_kernel() -> Vec<(MatvecKernel, Gpu)> {
+    [MatvecKernel::Cooperative, MatvecKernel::RowPerInvocation]
+        .into_iter()
+        .filter_map(|matvec| {
+            let options = GpuOptions {
+                matvec,
+                ..Default::default()
+            };
+            Some((matvec, gpu_with(&options)?))
+        })
+        .collect()
+}
+
+/// [`gpu`] with options.
+pub fn gpu_with(options: &GpuOptions) -> Option<Gpu> {
+    match pollster::block_on(Gpu::new(options)) {
         Ok(gpu) => Some(gpu),
         Err(error) => {
             let vulkan_present = [
