@@ -2,7 +2,7 @@
 //! figure is the cost of one dispatch inside a recorded forward pass.
 //! `cargo run --release --example ops_bench`
 
-use hearth::gpu::{Gpu, GpuOptions, MatvecKernel};
+use hearth::gpu::{Gpu, GpuOptions, LinearKernels};
 use hearth::ops::{AttentionShape, Backend};
 use hearth::weights::{DType, TensorView};
 
@@ -41,25 +41,34 @@ fn time<F: FnMut(&mut Gpu)>(
 }
 
 fn main() {
-    for matvec in [MatvecKernel::Cooperative, MatvecKernel::RowPerInvocation] {
+    for linear in [LinearKernels::Workgroup, LinearKernels::RowPerInvocation] {
         let options = GpuOptions {
-            matvec,
+            linear,
             ..Default::default()
         };
         let mut gpu = pollster::block_on(Gpu::new(&options)).unwrap();
         let x = gpu.tensor(&vec![0.5; 1536], 1, 1536).unwrap();
         let x576 = gpu.tensor(&vec![0.5; 576], 1, 576).unwrap();
-        for dtype in [DType::F32, DType::F16, DType::Q8_0, DType::Q4_0] {
-            for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
+        for dtype in [DType::F16] {
+            for (rows, cols) in [(1536, 576)] {
                 let w = weight(&mut gpu, dtype, rows, cols);
                 let input = if cols == 576 { &x576 } else { &x };
                 let n = if rows > 10000 { 4 } else { 30 };
-                let label = format!("{matvec:?} {dtype:?} [{rows}x{cols}]");
+                let label = format!("{linear:?} {dtype:?} [{rows}x{cols}]");
                 time(&mut gpu, &x576, &label, n, |g| {
                     let y = g.linear(input, &w).unwrap();
                     drop(y);
                 });
             }
+        }
+        // Prefill: 128 tokens.
+        let xs = gpu.tensor(&vec![0.5; 128 * 576], 128, 576).unwrap();
+        for dtype in [DType::F32, DType::Q4_0] {
+            let w = weight(&mut gpu, dtype, 1536, 576);
+            let label = format!("{linear:?} 128 tokens {dtype:?} [1536x576]");
+            time(&mut gpu, &x576, &label, 3, |g| {
+                drop(g.linear(&xs, &w).unwrap())
+            });
         }
     }
     let mut gpu = pollster::block_on(Gpu::new(&GpuOptions::default())).unwrap();
@@ -75,6 +84,16 @@ fn main() {
     });
     let cache = gpu.kv_cache(1, 4096, 192).unwrap();
     let q = gpu.tensor(&vec![0.1; 576], 1, 576).unwrap();
+    let q128 = gpu.tensor(&vec![0.1; 128 * 576], 128, 576).unwrap();
+    let shape = AttentionShape {
+        n_heads: 9,
+        n_kv_heads: 3,
+        head_dim: 64,
+        start_pos: 0,
+    };
+    time(&mut gpu, &x576, "attention of 128 tokens", 5, |g| {
+        drop(g.attention(&q128, &cache, 0, shape).unwrap());
+    });
     for pos in [128usize, 1024] {
         let shape = AttentionShape {
             n_heads: 9,

@@ -379,6 +379,8 @@ async fn bench(
     let info = engine.info();
     let memory = engine.memory();
     print_json(&json!({
+        "engine": "hearth",
+        "version": env!("CARGO_PKG_VERSION"),
         "model": args.model.display().to_string(),
         "backend": info.backend,
         "adapter": info.adapter,

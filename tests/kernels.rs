@@ -86,7 +86,7 @@ fn rms_norm() {
 #[test]
 fn linear_matmul_and_matvec() {
     let Some(mut p) = pair() else { return };
-    let mut gpus = common::gpus_per_matvec_kernel();
+    let mut gpus = common::gpus_per_linear_kernels();
     let mut r = rng(3);
     let shapes = [
         (1, 1, 1),
@@ -106,16 +106,10 @@ fn linear_matmul_and_matvec() {
             let (bytes, _) = encode(&random(&mut r, n * k, 1.0), dtype);
             let tol = 2e-5 * (k as f32).sqrt();
             let expected = linear(&mut p.cpu, &bytes, dtype, &x, [m, n, k]);
-            if m == 1 {
-                // Both decode kernels, whichever this adapter would pick.
-                for (kernel, gpu) in &mut gpus {
-                    let case = format!("matvec {kernel:?}(n={n}, k={k}, {dtype:?})");
-                    let out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
-                    assert_close(&case, &out, &expected, tol);
-                }
-            } else {
-                let case = format!("matmul(m={m}, n={n}, k={k}, {dtype:?})");
-                let out = linear(&mut p.gpu, &bytes, dtype, &x, [m, n, k]);
+            // Both kernel families, whichever this adapter would pick.
+            for (kernels, gpu) in &mut gpus {
+                let case = format!("linear {kernels:?}(m={m}, n={n}, k={k}, {dtype:?})");
+                let out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
                 assert_close(&case, &out, &expected, tol);
             }
         }

@@ -99,7 +99,7 @@ fn linear<B: Backend>(
 #[test]
 fn gpu_kernels_match_the_cpu_reference_for_every_type() {
     let Some(mut gpu) = common::gpu() else { return };
-    let mut matvec_gpus = common::gpus_per_matvec_kernel();
+    let mut linear_gpus = common::gpus_per_linear_kernels();
     let mut cpu = Cpu::new();
     let mut r = rng(11);
     for dtype in quantized() {
@@ -117,15 +117,9 @@ fn gpu_kernels_match_the_cpu_reference_for_every_type() {
             let x = random(&mut r, m * k, 1.0);
             let cpu_out = linear(&mut cpu, &bytes, dtype, &x, [m, n, k]);
             let tol = 2e-5 * (k as f32).sqrt();
-            if m == 1 {
-                for (kernel, gpu) in &mut matvec_gpus {
-                    let case = format!("matvec {kernel:?}(n={n}, k={k}, {dtype:?})");
-                    let gpu_out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
-                    assert_close(&case, &gpu_out, &cpu_out, tol);
-                }
-            } else {
-                let case = format!("matmul(m={m}, n={n}, k={k}, {dtype:?})");
-                let gpu_out = linear(&mut gpu, &bytes, dtype, &x, [m, n, k]);
+            for (kernels, gpu) in &mut linear_gpus {
+                let case = format!("linear {kernels:?}(m={m}, n={n}, k={k}, {dtype:?})");
+                let gpu_out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
                 assert_close(&case, &gpu_out, &cpu_out, tol);
             }
         }

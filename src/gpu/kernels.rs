@@ -12,6 +12,7 @@ pub enum Kernel {
     RmsNorm,
     Rope,
     Matmul,
+    MatmulRows,
     Matvec,
     MatvecRows,
     BiasAdd,
@@ -33,11 +34,12 @@ pub enum Kernel {
 const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
 
 impl Kernel {
-    pub const ALL: [Kernel; 19] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
         Kernel::Matmul,
+        Kernel::MatmulRows,
         Kernel::Matvec,
         Kernel::MatvecRows,
         Kernel::BiasAdd,
@@ -61,6 +63,7 @@ impl Kernel {
             Kernel::RmsNorm => "rms_norm",
             Kernel::Rope => "rope",
             Kernel::Matmul => "matmul",
+            Kernel::MatmulRows => "matmul_rows",
             Kernel::Matvec => "matvec",
             Kernel::MatvecRows => "matvec_rows",
             Kernel::BiasAdd => "bias_add",
@@ -85,6 +88,7 @@ impl Kernel {
             Kernel::RmsNorm => include_str!("../../shaders/rms_norm.wgsl"),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
             Kernel::Matmul => include_str!("../../shaders/matmul.wgsl"),
+            Kernel::MatmulRows => include_str!("../../shaders/matmul_rows.wgsl"),
             Kernel::Matvec => include_str!("../../shaders/matvec.wgsl"),
             Kernel::MatvecRows => include_str!("../../shaders/matvec_rows.wgsl"),
             Kernel::BiasAdd => include_str!("../../shaders/bias_add.wgsl"),
@@ -110,6 +114,7 @@ impl Kernel {
             Kernel::Embedding
                 | Kernel::RmsNorm
                 | Kernel::Matmul
+                | Kernel::MatmulRows
                 | Kernel::Matvec
                 | Kernel::MatvecRows
                 | Kernel::BiasAdd
@@ -132,6 +137,7 @@ impl Kernel {
             Kernel::Embedding
             | Kernel::RmsNorm
             | Kernel::Matmul
+            | Kernel::MatmulRows
             | Kernel::Matvec
             | Kernel::MatvecRows
             | Kernel::SiluMul

@@ -202,7 +202,8 @@ pub struct Gpu {
     encoder: Option<wgpu::CommandEncoder>,
     pass: Option<wgpu::ComputePass<'static>>,
     memory: MemoryUse,
-    matvec: Kernel,
+    /// `linear`'s kernels for one row and for more.
+    linear: (Kernel, Kernel),
 }
 
 /// Options for picking an adapter.
@@ -210,20 +211,23 @@ pub struct Gpu {
 pub struct GpuOptions {
     /// Prefer a software adapter (tests on machines that also have a hardware one).
     pub force_fallback_adapter: bool,
-    /// The decode matvec kernel; by default chosen by the adapter's type.
-    pub matvec: MatvecKernel,
+    /// The kernels of `linear`; by default chosen by the adapter's type.
+    pub linear: LinearKernels,
 }
 
-/// Which kernel multiplies a weight by one activation row.
+/// Which kernels multiply activations by a weight matrix.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum MatvecKernel {
-    /// [`MatvecKernel::RowPerInvocation`] on adapters that are CPUs, else
-    /// [`MatvecKernel::Cooperative`].
+pub enum LinearKernels {
+    /// [`LinearKernels::RowPerInvocation`] on adapters that are CPUs, else
+    /// [`LinearKernels::Workgroup`].
     #[default]
     Auto,
-    /// 32 invocations per row, reduced in workgroup memory: loads coalesce on GPUs.
-    Cooperative,
-    /// One invocation per row: fastest where an invocation is a SIMD lane of a CPU.
+    /// Workgroups share the work: 32 invocations per row reduced in workgroup memory for one
+    /// token (`matvec`), 64x64 tiles staged in workgroup memory for more (`matmul`). Loads
+    /// coalesce on GPUs.
+    Workgroup,
+    /// One invocation per weight row (`matvec_rows`, and `matmul_rows` for 8 tokens at a
+    /// time): fastest where an invocation is a SIMD lane of a CPU (lavapipe, SwiftShader).
     RowPerInvocation,
 }
 
@@ -265,15 +269,15 @@ impl Gpu {
             slot.get_or_insert_with(|| e.to_string());
         }));
         let params_stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
-        let row_per_invocation = match options.matvec {
-            MatvecKernel::Auto => adapter_info.device_type == wgpu::DeviceType::Cpu,
-            MatvecKernel::Cooperative => false,
-            MatvecKernel::RowPerInvocation => true,
+        let row_per_invocation = match options.linear {
+            LinearKernels::Auto => adapter_info.device_type == wgpu::DeviceType::Cpu,
+            LinearKernels::Workgroup => false,
+            LinearKernels::RowPerInvocation => true,
         };
-        let matvec = if row_per_invocation {
-            Kernel::MatvecRows
+        let linear = if row_per_invocation {
+            (Kernel::MatvecRows, Kernel::MatmulRows)
         } else {
-            Kernel::Matvec
+            (Kernel::Matvec, Kernel::Matmul)
         };
         let ledger = Rc::new(Ledger::default());
         let gpu = Self {
@@ -317,7 +321,7 @@ impl Gpu {
             encoder: None,
             pass: None,
             memory: MemoryUse::default(),
-            matvec,
+            linear,
         };
         gpu.check_error()?;
         Ok(gpu)
@@ -813,27 +817,26 @@ impl Backend for Gpu {
             )));
         }
         let out = self.activation(x.rows, n)?;
-        if x.rows == 1 {
-            let rows_per_workgroup = match self.matvec {
-                Kernel::MatvecRows => 64,
-                _ => 8,
-            };
-            self.dispatch(
-                self.matvec,
-                Some(w.dtype),
-                &[&x.buffer, &w.buffer, &out.buffer],
-                &[u(n), u(k)],
-                self.grid(n.div_ceil(rows_per_workgroup)),
-            )?;
-        } else {
-            self.dispatch(
-                Kernel::Matmul,
-                Some(w.dtype),
-                &[&x.buffer, &w.buffer, &out.buffer],
-                &[u(x.rows), u(n), u(k)],
-                [u(n.div_ceil(64)), u(x.rows.div_ceil(64)), 1],
-            )?;
-        }
+        let buffers = [&x.buffer, &w.buffer, &out.buffer];
+        let (matvec, matmul) = self.linear;
+        let (kernel, params, grid) = match (x.rows, matmul) {
+            (1, _) => {
+                let rows_per_workgroup = if matvec == Kernel::MatvecRows { 64 } else { 8 };
+                let grid = self.grid(n.div_ceil(rows_per_workgroup));
+                (matvec, vec![u(n), u(k)], grid)
+            }
+            (m, Kernel::MatmulRows) => (
+                matmul,
+                vec![u(m), u(n), u(k)],
+                [u(n.div_ceil(64)), u(m.div_ceil(8)), 1],
+            ),
+            (m, _) => (
+                matmul,
+                vec![u(m), u(n), u(k)],
+                [u(n.div_ceil(64)), u(m.div_ceil(64)), 1],
+            ),
+        };
+        self.dispatch(kernel, Some(w.dtype), &buffers, &params, grid)?;
         Ok(out)
     }
 

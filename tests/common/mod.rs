@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hearth::engine::DeviceKind;
-use hearth::gpu::{Gpu, GpuOptions, MatvecKernel};
+use hearth::gpu::{Gpu, GpuOptions, LinearKernels};
 use hearth::weights::DType;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -17,15 +17,15 @@ pub fn gpu() -> Option<Gpu> {
 }
 
 /// The GPU with each decode matvec kernel, so both are tested on any adapter.
-pub fn gpus_per_matvec_kernel() -> Vec<(MatvecKernel, Gpu)> {
-    [MatvecKernel::Cooperative, MatvecKernel::RowPerInvocation]
+pub fn gpus_per_linear_kernels() -> Vec<(LinearKernels, Gpu)> {
+    [LinearKernels::Workgroup, LinearKernels::RowPerInvocation]
         .into_iter()
-        .filter_map(|matvec| {
+        .filter_map(|linear| {
             let options = GpuOptions {
-                matvec,
+                linear,
                 ..Default::default()
             };
-            Some((matvec, gpu_with(&options)?))
+            Some((linear, gpu_with(&options)?))
         })
         .collect()
 }
