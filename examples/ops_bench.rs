@@ -49,8 +49,8 @@ fn main() {
         let mut gpu = pollster::block_on(Gpu::new(&options)).unwrap();
         let x = gpu.tensor(&vec![0.5; 1536], 1, 1536).unwrap();
         let x576 = gpu.tensor(&vec![0.5; 576], 1, 576).unwrap();
-        for dtype in [DType::F16] {
-            for (rows, cols) in [(1536, 576)] {
+        for dtype in [DType::F32, DType::F16, DType::Q8_0, DType::Q4_0] {
+            for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
                 let w = weight(&mut gpu, dtype, rows, cols);
                 let input = if cols == 576 { &x576 } else { &x };
                 let n = if rows > 10000 { 4 } else { 30 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the browser package into www/pkg/: release wasm -> wasm-bindgen (--target web) ->
-# wasm-opt -Oz when available -> the hand-written JS layer, types and package.json.
+# Builds the browser package into www/pkg/: two release wasm modules (WebGPU only; WebGPU + CPU
+# backend) -> wasm-bindgen (--target web) -> wasm-opt -Oz when available -> the hand-written JS
+# layer, types and package.json.
 # Installs what it lacks (wasm target, a wasm-bindgen-cli matching Cargo.lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,36 +13,52 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$version" ]; th
   cargo install -q wasm-bindgen-cli --version "$version"
 fi
 
-cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features
-wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/web/hearth.wasm"
+# Two modules: hearth_wasm, the WebGPU engine alone (the default, kept small: opt-level "z", no
+# burn), and hearth_wasm_cpu, the same engine with burn's CPU backend (opt-level "s", since it
+# computes on the CPU), which hearth.js fetches only when a model runs on the CPU.
+target="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown"
 out=www/pkg
 mkdir -p "$out"
-if [ ! -f "$out/hearth_wasm_bg.wasm" ] || [ "$wasm" -nt "$out/hearth_wasm_bg.wasm" ]; then
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+# package <wasm> <name>: wasm-bindgen -> wasm-opt -Oz into $out/<name>.js and <name>_bg.wasm,
+# skipped when the package is newer than the wasm.
+package() {
+  local wasm=$1 name=$2
+  if [ -f "$out/${name}_bg.wasm" ] && [ ! "$wasm" -nt "$out/${name}_bg.wasm" ]; then return; fi
   # Build into a scratch folder and move the finished files in last, so an interrupted build
   # never leaves a half-made package that looks up to date.
-  stage=$(mktemp -d)
-  trap 'rm -rf "$stage"' EXIT
-  wasm-bindgen --target web --out-dir "$stage" --out-name hearth_wasm "$wasm"
-  # binaryen from npm: Debian's v108 breaks wasm-bindgen's externref table.
-  [ -x scripts/node_modules/.bin/wasm-opt ] \
-    || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
-    || echo "build-web: could not install binaryen"
+  local dir="$stage/$name"
+  wasm-bindgen --target web --out-dir "$dir" --out-name "$name" "$wasm"
   if [ -x scripts/node_modules/.bin/wasm-opt ]; then
     # Exactly the features rustc's wasm32 target emits; the result is validated before it
     # replaces the original.
-    opt="$stage/optimized.wasm"
+    local opt="$dir/optimized.wasm"
     if scripts/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
          --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-         "$stage/hearth_wasm_bg.wasm" -o "$opt" \
+         "$dir/${name}_bg.wasm" -o "$opt" \
        && node -e "process.exit(WebAssembly.validate(require('fs').readFileSync(process.argv[1])) ? 0 : 1)" "$opt"; then
-      mv "$opt" "$stage/hearth_wasm_bg.wasm"
+      mv "$opt" "$dir/${name}_bg.wasm"
     else
       rm -f "$opt"
       echo "build-web: wasm-opt failed or made an invalid module; keeping the unoptimized wasm"
     fi
   fi
-  mv "$stage"/* "$out/"
-fi
+  mv "$dir"/* "$out/"
+}
+
+# binaryen from npm: Debian's v108 breaks wasm-bindgen's externref table.
+[ -x scripts/node_modules/.bin/wasm-opt ] \
+  || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
+  || echo "build-web: could not install binaryen"
+cargo build --profile web-gpu --lib --target wasm32-unknown-unknown --no-default-features
+cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features cpu
+# wasm-opt takes minutes on each: both at once.
+package "$target/web-gpu/hearth.wasm" hearth_wasm &
+gpu=$!
+package "$target/web/hearth.wasm" hearth_wasm_cpu
+wait "$gpu"
 cp www/src/hearth.js www/src/worker.js www/src/hearth.d.ts "$out/"
 cat > "$out/package.json" <<JSON
 {
@@ -52,8 +69,12 @@ cat > "$out/package.json" <<JSON
   "main": "hearth.js",
   "module": "hearth.js",
   "types": "hearth.d.ts",
-  "files": ["hearth.js", "hearth.d.ts", "worker.js", "hearth_wasm.js", "hearth_wasm.d.ts", "hearth_wasm_bg.wasm"],
+  "files": ["hearth.js", "hearth.d.ts", "worker.js", "hearth_wasm.js", "hearth_wasm.d.ts", "hearth_wasm_bg.wasm",
+            "hearth_wasm_cpu.js", "hearth_wasm_cpu.d.ts", "hearth_wasm_cpu_bg.wasm"],
   "sideEffects": false
 }
 JSON
-echo "build-web: $out/hearth_wasm_bg.wasm $(stat -c %s "$out/hearth_wasm_bg.wasm") bytes, $(gzip -9c "$out/hearth_wasm_bg.wasm" | wc -c) gzipped"
+for name in hearth_wasm hearth_wasm_cpu; do
+  wasm="$out/${name}_bg.wasm"
+  echo "build-web: $wasm $(stat -c %s "$wasm") bytes, $(gzip -9c "$wasm" | wc -c) gzipped"
+done

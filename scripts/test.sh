@@ -13,8 +13,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (native)"
 cargo clippy --all-targets -- -D warnings
-echo "== cargo clippy (wasm32)"
+echo "== cargo clippy (wasm32: the WebGPU module, and the one with the CPU backend)"
 cargo clippy --lib --target wasm32-unknown-unknown --no-default-features -- -D warnings
+cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features cpu -- -D warnings
 echo "== cargo test"
 # A GPU test that finds no adapter fails when CI is set, instead of skipping.
 cargo test --all-targets

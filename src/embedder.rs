@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::bert::{is_bert_config, Batch, Bert, BertConfig};
+#[cfg(feature = "cpu")]
 use crate::cpu::Cpu;
 use crate::engine::{check_tensors_fit, DeviceKind};
 use crate::error::{Error, Result};
@@ -90,6 +91,7 @@ struct Loaded<B: Backend> {
 
 enum Model {
     Gpu(Box<Loaded<Gpu>>),
+    #[cfg(feature = "cpu")]
     Cpu(Box<Loaded<Cpu>>),
 }
 
@@ -278,6 +280,9 @@ impl Embedder {
                 let bert = Bert::load(&mut backend, config.clone(), &checkpoint)?;
                 Model::Gpu(Box::new(Loaded { backend, bert }))
             }
+            #[cfg(not(feature = "cpu"))]
+            DeviceKind::Cpu => return Err(crate::engine::no_cpu_backend()),
+            #[cfg(feature = "cpu")]
             DeviceKind::Cpu => {
                 let mut backend = Cpu::new();
                 let bert = Bert::load(&mut backend, config.clone(), &checkpoint)?;
@@ -286,6 +291,7 @@ impl Embedder {
         };
         let (backend, adapter, memory) = match &model {
             Model::Gpu(m) => ("webgpu", m.backend.device_name(), m.backend.memory()),
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => ("cpu", m.backend.device_name(), m.backend.memory()),
         };
         let info = EmbedderInfo {
@@ -429,6 +435,7 @@ impl Embedder {
         };
         let hidden = match &mut self.model {
             Model::Gpu(m) => last_hidden_state(m, &batch).await?,
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => last_hidden_state(m, &batch).await?,
         };
         let width = self.info.hidden;

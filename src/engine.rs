@@ -4,6 +4,7 @@ use web_time::Instant;
 
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::config::{token_ids, Architecture, LlamaConfig};
+#[cfg(feature = "cpu")]
 use crate::cpu::Cpu;
 use crate::error::{Error, Result};
 use crate::gguf::{llama_tensor_name, Gguf};
@@ -20,6 +21,12 @@ use crate::weights::{Checkpoint, DType, ModelFiles};
 pub enum DeviceKind {
     Gpu,
     Cpu,
+}
+
+/// Asking for the CPU from a build without the `cpu` feature (the browser's WebGPU-only module).
+#[cfg(not(feature = "cpu"))]
+pub(crate) fn no_cpu_backend() -> Error {
+    Error::InvalidArgument("this build has no CPU backend (the `cpu` feature is off)".into())
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +171,7 @@ struct Loaded<B: Backend> {
 
 enum Model {
     Gpu(Box<Loaded<Gpu>>),
+    #[cfg(feature = "cpu")]
     Cpu(Box<Loaded<Cpu>>),
 }
 
@@ -230,6 +238,9 @@ impl Engine {
                 let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
                 Model::Gpu(Box::new(Loaded { backend, llama }))
             }
+            #[cfg(not(feature = "cpu"))]
+            DeviceKind::Cpu => return Err(no_cpu_backend()),
+            #[cfg(feature = "cpu")]
             DeviceKind::Cpu => {
                 let mut backend = Cpu::new();
                 let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
@@ -238,6 +249,7 @@ impl Engine {
         };
         let (backend, adapter, memory) = match &model {
             Model::Gpu(m) => ("webgpu", m.backend.device_name(), m.backend.memory()),
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => ("cpu", m.backend.device_name(), m.backend.memory()),
         };
         let info = ModelInfo {
@@ -276,6 +288,7 @@ impl Engine {
     pub fn memory(&self) -> MemoryUse {
         match &self.model {
             Model::Gpu(m) => m.backend.memory(),
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => m.backend.memory(),
         }
     }
@@ -331,6 +344,7 @@ impl Engine {
         self.cached.clear();
         let result = match &mut self.model {
             Model::Gpu(m) => logits_of(m, &ids, all, self.prefill_chunk).await,
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => logits_of(m, &ids, all, self.prefill_chunk).await,
         };
         if result.is_ok() {
@@ -374,6 +388,7 @@ impl Engine {
         };
         let result = match &mut self.model {
             Model::Gpu(m) => job.run(m, &prompt, &mut sampler, on_token).await,
+            #[cfg(feature = "cpu")]
             Model::Cpu(m) => job.run(m, &prompt, &mut sampler, on_token).await,
         };
         if result.is_err() {

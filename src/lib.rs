@@ -3,6 +3,7 @@
 pub mod bert;
 pub mod chat;
 pub mod config;
+#[cfg(feature = "cpu")]
 pub mod cpu;
 pub mod embedder;
 pub mod engine;

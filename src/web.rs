@@ -452,7 +452,12 @@ impl WasmEngine {
     pub fn info(&self) -> Result<JsValue, JsValue> {
         let guard = self.engine.try_borrow().map_err(|_| busy())?;
         let info = match guard.as_ref().ok_or_else(busy)? {
-            Model::Chat(engine) => serde_json::to_value(engine.info()),
+            Model::Chat(engine) => serde_json::to_value(engine.info()).map(|mut info| {
+                let memory = engine.memory();
+                info["activation_bytes"] = memory.activations.into();
+                info["peak_gpu_bytes"] = memory.peak.into();
+                info
+            }),
             Model::Embed(embedder) => serde_json::to_value(embedder.info()).map(|mut info| {
                 info["task"] = "embeddings".into();
                 info

@@ -355,6 +355,30 @@ test('device "cpu" gives the same greedy ids', async () => {
   assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
 });
 
+test('wasm modules: WebGPU fetches only the small module; the CPU device fetches the one with burn', async () => {
+  const ref = await reference('llama-f32');
+  const fresh = await context.newPage();
+  await fresh.goto(`${base}/blank.html`);
+  const out = await fresh.evaluate(async ({ url, ids }) => {
+    const hearth = await import('/pkg/hearth.js');
+    const fetched = () => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.wasm'));
+    const run = async (options) => {
+      const engine = await hearth.Engine.load(url, options);
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      const backend = engine.info().backend;
+      await engine.dispose();
+      return { ids: result.ids, backend, wasm: fetched() };
+    };
+    return { gpu: await run({}), cpu: await run({ device: 'cpu' }) };
+  }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
+  await fresh.close();
+  assertEqual([out.gpu.backend, out.cpu.backend], ['webgpu', 'cpu'], 'backends');
+  assertEqual(out.gpu.ids, ref.greedy_ids, 'webgpu: greedy ids');
+  assertEqual(out.cpu.ids, ref.greedy_ids, 'cpu: greedy ids');
+  assertEqual(out.gpu.wasm, ['/pkg/hearth_wasm_bg.wasm'], 'wasm fetched for webgpu');
+  assertEqual(out.cpu.wasm, ['/pkg/hearth_wasm_bg.wasm', '/pkg/hearth_wasm_cpu_bg.wasm'], 'wasm fetched for cpu');
+});
+
 test('File objects (a folder the user picked) load in the page and in the worker', async () => {
   const ref = await reference('qwen2-f32');
   const out = await inPage(async (hearth, { url, ids, names }) => {
@@ -391,13 +415,15 @@ test('without WebGPU the engine falls back to the CPU by itself', async () => {
     const hearth = await import('/pkg/hearth.js');
     const engine = await hearth.Engine.load(url);
     const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    const wasm = performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.endsWith('.wasm'));
     let explicit = null;
     try { await hearth.Engine.load(url, { device: 'webgpu' }); } catch (e) { explicit = e.name; }
-    return { backend: engine.info().backend, ids: result.ids, explicit };
+    return { backend: engine.info().backend, ids: result.ids, wasm, explicit };
   }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
   await bare.close();
   assertEqual(out.backend, 'cpu', 'backend');
   assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+  assertEqual(out.wasm, ['/pkg/hearth_wasm_cpu_bg.wasm'], 'wasm fetched (the CPU module only)');
   assertEqual(out.explicit, 'NoAdapterError', 'asking for webgpu explicitly');
 });
 

@@ -3,7 +3,10 @@
 export interface Progress { file: string; loaded: number; total: number; cached: boolean }
 
 export interface LoadOptions {
-  /** Default: "webgpu" when available, falling back to "cpu". */
+  /**
+   * Default: "webgpu" when available, falling back to "cpu". The CPU backend is a second, larger
+   * wasm module (hearth_wasm_cpu_bg.wasm), fetched only when a model runs on the CPU.
+   */
   device?: 'webgpu' | 'cpu';
   /** KV-cache length in tokens (default: the model's window, at most 4096). */
   context?: number;

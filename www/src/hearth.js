@@ -2,14 +2,27 @@
 // the page or in a Web Worker; model files come from a URL (kept in Cache Storage) or from
 // File objects the user picked. Nothing is sent anywhere.
 
-import initWasm, { WasmEngine } from './hearth_wasm.js';
-
 const CACHE_NAME = 'hearth-models-v1';
 
-let wasmReady;
-function initialize() {
-  wasmReady ??= initWasm({ module_or_path: new URL('./hearth_wasm_bg.wasm', import.meta.url) });
-  return wasmReady;
+// Two builds of the engine. `hearth_wasm` is the WebGPU engine alone; `hearth_wasm_cpu` adds
+// burn's CPU backend (and its size), so it is fetched only when a model runs on the CPU: asked
+// for, or as the fallback where WebGPU is missing or fails. Literal import paths, so bundlers
+// see both files.
+const wasmModules = {};
+async function instantiate(glue, wasm) {
+  const module = await glue;
+  await module.default({ module_or_path: new URL(wasm, import.meta.url) });
+  return module;
+}
+
+/** Loads (once) and returns the wasm module that runs on `device` ('webgpu' or 'cpu'). */
+function initialize(device = 'webgpu') {
+  if (device === 'cpu') {
+    wasmModules.cpu ??= instantiate(import('./hearth_wasm_cpu.js'), './hearth_wasm_cpu_bg.wasm');
+    return wasmModules.cpu;
+  }
+  wasmModules.webgpu ??= instantiate(import('./hearth_wasm.js'), './hearth_wasm_bg.wasm');
+  return wasmModules.webgpu;
 }
 
 function namedError(name, message) {
@@ -484,15 +497,15 @@ export class Engine extends EngineApi {
    */
   static async load(source, options = {}) {
     if (options.worker) return WorkerEngine.load(source, options);
-    await initialize();
     const collected = await collectFiles(source, options.onProgress);
     const files = await wasmSource(collected);
     const explicit = options.device;
-    const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
+    const hasWebGpu = Boolean(globalThis.navigator?.gpu);
     const devices = explicit ? [explicit] : hasWebGpu ? ['webgpu', 'cpu'] : ['cpu'];
     let lastError;
     for (const device of devices) {
       try {
+        const { WasmEngine } = await initialize(device);
         const wasm = await WasmEngine.load(files, { device, context: options.context, quantize: options.quantize }, yieldNow);
         const engine = new Engine(wasm, typeof source === 'string' ? source : collected.id);
         if (device === 'webgpu') await engine.#describeAdapter();
