@@ -96,6 +96,10 @@ export interface EngineInfo {
   context: number;
   weightsBytes: number;
   kvCacheBytes: number;
+  /** Activation buffers kept for reuse across layers and tokens (chat models). */
+  activationBytes?: number;
+  /** The most GPU memory held at once so far, everything included; 0 on the CPU (chat models). */
+  peakGpuBytes?: number;
 }
 
 /**
