@@ -378,7 +378,8 @@ impl Gpu {
     }
 
     fn activation(&mut self, rows: usize, cols: usize) -> Result<GpuTensor> {
-        let bytes = (rows * cols * 4).max(4) as u64;
+        // Whole vec4s, so kernels may read a row as vec4<f32> (`matvec_rows`).
+        let bytes = (rows * cols * 4).max(16).next_multiple_of(16) as u64;
         self.check_size("an activation", bytes)?;
         let taken = self.arena.borrow_mut().take(bytes);
         let (slot, buffer) = match taken {
