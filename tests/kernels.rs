@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_close, encode, random, read, rng, weight};
+use common::{assert_close, encode, linear, random, read, rng, weight};
 use hearth::cpu::Cpu;
 use hearth::gpu::Gpu;
 use hearth::ops::{AttentionShape, Backend, RopeLayout};
@@ -114,20 +114,6 @@ fn linear_matmul_and_matvec() {
             }
         }
     }
-}
-
-/// y = x w^T for a weight [n, k] of `dtype` and x [m, k].
-fn linear<B: Backend>(
-    b: &mut B,
-    w: &[u8],
-    dtype: DType,
-    x: &[f32],
-    [m, n, k]: [usize; 3],
-) -> Vec<f32> {
-    let w = weight(b, w, dtype, &[n, k]);
-    let x = b.tensor(x, m, k).unwrap();
-    let y = b.linear(&x, &w).unwrap();
-    read(b, &y)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, fixtures, random, read, rng, weight};
+use common::{assert_close, fixtures, linear, random, read, rng, weight};
 use hearth::cpu::Cpu;
 use hearth::ops::Backend;
 use hearth::quant::{dequantize, quantize};
@@ -80,20 +80,6 @@ fn quantize_is_bit_exact_with_gguf_py() {
             assert_eq!(a, e, "{dtype:?}: block {i} differs from gguf-py");
         }
     }
-}
-
-/// y = x w^T for a weight [n, k] of `dtype` and x [m, k].
-fn linear<B: Backend>(
-    b: &mut B,
-    w: &[u8],
-    dtype: DType,
-    x: &[f32],
-    [m, n, k]: [usize; 3],
-) -> Vec<f32> {
-    let w = weight(b, w, dtype, &[n, k]);
-    let x = b.tensor(x, m, k).unwrap();
-    let y = b.linear(&x, &w).unwrap();
-    read(b, &y)
 }
 
 #[test]

@@ -300,6 +300,20 @@ pub fn read<B: hearth::ops::Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
     pollster::block_on(b.read(x)).unwrap()
 }
 
+/// y = x w^T for a weight [n, k] of `dtype` and x [m, k].
+pub fn linear<B: hearth::ops::Backend>(
+    b: &mut B,
+    w: &[u8],
+    dtype: DType,
+    x: &[f32],
+    [m, n, k]: [usize; 3],
+) -> Vec<f32> {
+    let w = weight(b, w, dtype, &[n, k]);
+    let x = b.tensor(x, m, k).unwrap();
+    let y = b.linear(&x, &w).unwrap();
+    read(b, &y)
+}
+
 /// `ids` decoded through the streaming decoder (special tokens skipped), checking that no
 /// streamed piece holds a broken UTF-8 character.
 pub fn decode_streamed(tokenizer: &hearth::tokenizer::Tokenizer, ids: &[u32]) -> String {
