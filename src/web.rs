@@ -467,6 +467,16 @@ impl WasmEngine {
         to_js(&camel_case_keys(info))
     }
 
+    /// Forgets what the KV cache holds, so the next request prefills its whole prompt (the
+    /// engine otherwise reuses the longest prefix shared with the previous request).
+    pub fn reset(&self) -> Result<(), JsValue> {
+        let mut guard = self.engine.try_borrow_mut().map_err(|_| busy())?;
+        if let Model::Chat(engine) = guard.as_mut().ok_or_else(busy)? {
+            engine.reset();
+        }
+        Ok(())
+    }
+
     /// Frees the model (GPU buffers are released with it).
     pub fn dispose(&self) -> Result<(), JsValue> {
         let mut guard = self.engine.try_borrow_mut().map_err(|_| busy())?;

@@ -269,9 +269,16 @@ test('chat.completions.create: OpenAI shapes, streamed and not, and multi-turn c
       messages: [...messages, { role: 'assistant', content: first.text }, { role: 'user', content: 'More.' }],
       maxTokens: 4, temperature: 0,
     });
-    return { chunks, whole, second };
+    // After reset() nothing is reused: the whole prompt is prefilled.
+    await engine.reset();
+    const fresh = await engine.generate({ messages, maxTokens: 2, temperature: 0 });
+    const info = engine.info();
+    return { chunks, whole, second, fresh, info };
   }, { url: `${base}/models/llama-f32/` });
-  const { chunks, whole, second } = out;
+  const { chunks, whole, second, fresh, info } = out;
+  assertEqual(fresh.timings.prefillTokens, fresh.usage.promptTokens, 'prefilled after reset()');
+  assert(info.peakGpuBytes >= info.weightsBytes + info.kvCacheBytes + info.activationBytes && info.activationBytes > 0,
+    `peak ${info.peakGpuBytes} B covers weights ${info.weightsBytes}, KV ${info.kvCacheBytes}, activations ${info.activationBytes}`);
   assert(chunks.length >= 3, `${chunks.length} chunks`);
   for (const chunk of chunks) {
     assertEqual(chunk.object, 'chat.completion.chunk', 'chunk object');
@@ -451,6 +458,7 @@ test('worker: same API, same greedy ids, streaming and abort', async () => {
     try {
       await engine.generate({ ids, maxTokens: 200, ignoreEos: true, signal: controller.signal, onToken: () => { seen += 1; if (seen === 2) controller.abort(); } });
     } catch (e) { error = e.name; }
+    await engine.reset();
     const chunks = [];
     for await (const c of await engine.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 4 })) chunks.push(c);
     const info = engine.info();

@@ -98,7 +98,8 @@ export interface EngineInfo {
   kvCacheBytes: number;
   /** Activation buffers kept for reuse across layers and tokens (chat models). */
   activationBytes?: number;
-  /** The most GPU memory held at once so far, everything included; 0 on the CPU (chat models). */
+  /** The most GPU memory held at once so far, everything included; 0 on the CPU (chat models;
+   * in a worker, the figure when loading finished). */
   peakGpuBytes?: number;
 }
 
@@ -134,6 +135,9 @@ export declare class Engine {
     }>;
   };
   info(): EngineInfo;
+  /** Forgets the KV cache: the next request prefills its whole prompt instead of reusing the
+   * prefix it shares with the previous request (benchmarks, or to free a conversation). */
+  reset(): Promise<void>;
   dispose(): Promise<void>;
 }
 

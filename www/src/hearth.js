@@ -544,6 +544,7 @@ export class Engine extends EngineApi {
         onToken?.({ id, text });
         return !signal?.aborted;
       });
+      this.#refreshMemory();
       return resultOf(out);
     });
   }
@@ -568,6 +569,18 @@ export class Engine extends EngineApi {
 
   tokenize(text, addSpecialTokens = true) {
     return Array.from(this.#wasm.tokenize(text, addSpecialTokens));
+  }
+
+  /** Forgets the KV cache, so the next request prefills its whole prompt (by default a request
+   * reuses the longest prefix it shares with the previous one). */
+  reset() {
+    return this.#run(() => this.#wasm.reset());
+  }
+
+  /** Activation and peak GPU bytes change as requests run; the rest of `info()` does not. */
+  #refreshMemory() {
+    const { activationBytes, peakGpuBytes } = this.#wasm.info();
+    Object.assign(this.#info, { activationBytes, peakGpuBytes });
   }
 
   /** Frees the model and its GPU memory. */
@@ -652,6 +665,10 @@ class WorkerEngine extends EngineApi {
 
   info() {
     return { ...this.#info };
+  }
+
+  reset() {
+    return this.#call('reset', {});
   }
 
   async dispose() {

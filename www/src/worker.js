@@ -42,6 +42,9 @@ const methods = {
   countTokens({ texts }) {
     return engine._countTokens(texts);
   },
+  reset() {
+    return engine.reset();
+  },
   async dispose() {
     await engine?.dispose();
     engine = null;
