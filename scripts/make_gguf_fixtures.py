@@ -298,8 +298,8 @@ def tokenizer_vocab(tok_json_path, vocab_size):
     return tokens, types
 
 
-def write_header_kv(w, arch, name, cfg, file_type, tokenizer_dir):
-    """Metadata as convert_hf_to_gguf.py writes it (minus the general.* provenance keys)."""
+def write_model_kv(w, name, cfg, file_type):
+    """Model metadata as convert_hf_to_gguf.py writes it (minus the general.* provenance keys)."""
     head_dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
     rp = cfg.get("rope_parameters") or {}
     w.add_type("model")
@@ -318,16 +318,26 @@ def write_header_kv(w, arch, name, cfg, file_type, tokenizer_dir):
     w.add_vocab_size(cfg["vocab_size"])
     w.add_rope_dimension_count(head_dim)
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    # tokenizer (gpt2 / byte-level BPE)
-    tokens, types = tokenizer_vocab(os.path.join(tokenizer_dir, "tokenizer.json"), cfg["vocab_size"])
+
+
+def write_gpt2_tokenizer_kv(w, tokenizer_dir, vocab_size, pre):
+    """The byte-level BPE tokenizer of `tokenizer_dir`; returns its SpecialVocab for checks."""
+    tokens, types = tokenizer_vocab(os.path.join(tokenizer_dir, "tokenizer.json"), vocab_size)
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("default")
+    w.add_tokenizer_pre(pre)
     w.add_token_list(tokens)
     w.add_token_types(types)
     sv = gguf.SpecialVocab(tokenizer_dir, load_merges=True, n_vocab=len(tokens))
+    sv.add_to_gguf(w, quiet=True)
+    return sv
+
+
+def write_header_kv(w, name, cfg, file_type, tokenizer_dir):
+    """Metadata and the fixtures' tokenizer (bos 3, eos 4, pad 0)."""
+    write_model_kv(w, name, cfg, file_type)
+    sv = write_gpt2_tokenizer_kv(w, tokenizer_dir, cfg["vocab_size"], "default")
     assert sv.special_token_ids == {"bos": 3, "eos": 4, "pad": 0}, sv.special_token_ids
     assert sv.chat_template and len(sv.merges) > 0
-    sv.add_to_gguf(w, quiet=True)
 
 
 def convert_model(name, dtype):
@@ -342,7 +352,7 @@ def convert_model(name, dtype):
                  "bf16": gguf.LlamaFileType.MOSTLY_BF16}[dtype]
     path = os.path.join(OUT, f"{name}.gguf")
     w = gguf.GGUFWriter(path, arch)
-    write_header_kv(w, arch, name, cfg, file_type, mdir)
+    write_header_kv(w, name, cfg, file_type, mdir)
     types = {}
 
     def add(gname, arr, is_2d_weight):
@@ -767,7 +777,7 @@ def make_quant_model(kind, tok):
     path = os.path.join(OUT, f"{kind}.gguf")
     w = gguf.GGUFWriter(path, "llama")
     ftype = gguf.LlamaFileType.MOSTLY_Q4_0 if kind == "quant-legacy" else gguf.LlamaFileType.MOSTLY_Q4_K_M
-    write_header_kv(w, "llama", kind, cfg, ftype, os.path.join(MODELS, "llama-f32"))
+    write_header_kv(w, kind, cfg, ftype, os.path.join(MODELS, "llama-f32"))
     sd = model.state_dict()
     expected, types = {}, {}
     for hf_name, p in sd.items():

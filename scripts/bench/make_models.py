@@ -232,31 +232,10 @@ def save_lm(model, tok, path):
 
 def write_gguf_header(w, name, cfg, file_type, hf_dir):
     """llama metadata and the gpt2 tokenizer, as convert_hf_to_gguf.py writes them."""
-    w.add_type("model")
-    w.add_name(name)
-    w.add_context_length(cfg["max_position_embeddings"])
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_head_count(cfg["num_attention_heads"])
-    w.add_head_count_kv(cfg["num_key_value_heads"])
-    w.add_rope_freq_base(cfg["rope_parameters"]["rope_theta"])
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-    w.add_key_length(cfg["head_dim"])
-    w.add_value_length(cfg["head_dim"])
-    w.add_file_type(int(file_type))
-    w.add_vocab_size(cfg["vocab_size"])
-    w.add_rope_dimension_count(cfg["head_dim"])
-    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
-    tokens, types = mg.tokenizer_vocab(os.path.join(hf_dir, "tokenizer.json"), cfg["vocab_size"])
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("smollm")
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    sv = gguf.SpecialVocab(hf_dir, load_merges=True, n_vocab=len(tokens))
+    mg.write_model_kv(w, name, cfg, file_type)
+    sv = mg.write_gpt2_tokenizer_kv(w, hf_dir, cfg["vocab_size"], "smollm")
     assert sv.special_token_ids["bos"] == BOS_ID and sv.special_token_ids["eos"] == EOS_ID, sv.special_token_ids
     assert len(sv.merges) == cfg["vocab_size"] - len(SPECIALS) - 256
-    sv.add_to_gguf(w, quiet=True)
 
 
 def write_gguf(name, qname, hf_dir, tensors, path):

@@ -820,24 +820,17 @@ impl Backend for Gpu {
         let out = self.activation(x.rows, n)?;
         let buffers = [&x.buffer, &w.buffer, &out.buffer];
         let (matvec, matmul) = self.linear;
-        let (kernel, params, grid) = match (x.rows, matmul) {
-            (1, _) => {
-                let rows_per_workgroup = if matvec == Kernel::MatvecRows { 64 } else { 8 };
-                let grid = self.grid(n.div_ceil(rows_per_workgroup));
-                (matvec, vec![u(n), u(k)], grid)
-            }
-            (m, Kernel::MatmulRows) => (
-                matmul,
-                vec![u(m), u(n), u(k)],
-                [u(n.div_ceil(64)), u(m.div_ceil(8)), 1],
-            ),
-            (m, _) => (
-                matmul,
-                vec![u(m), u(n), u(k)],
-                [u(n.div_ceil(64)), u(m.div_ceil(64)), 1],
-            ),
-        };
-        self.dispatch(kernel, Some(w.dtype), &buffers, &params, grid)?;
+        if x.rows == 1 {
+            let rows_per_workgroup = if matvec == Kernel::MatvecRows { 64 } else { 8 };
+            let grid = self.grid(n.div_ceil(rows_per_workgroup));
+            self.dispatch(matvec, Some(w.dtype), &buffers, &[u(n), u(k)], grid)?;
+        } else {
+            // Either kernel covers 64 weight rows per workgroup; tokens: 8 or a 64-row tile.
+            let tokens_per_workgroup = if matmul == Kernel::MatmulRows { 8 } else { 64 };
+            let m = x.rows;
+            let grid = [u(n.div_ceil(64)), u(m.div_ceil(tokens_per_workgroup)), 1];
+            self.dispatch(matmul, Some(w.dtype), &buffers, &[u(m), u(n), u(k)], grid)?;
+        }
         Ok(out)
     }
 
