@@ -32,10 +32,10 @@ package() {
   local dir="$stage/$name"
   wasm-bindgen --target web --out-dir "$dir" --out-name "$name" "$wasm"
   if [ -x scripts/node_modules/.bin/wasm-opt ]; then
-    # Exactly the features rustc's wasm32 target emits; the result is validated before it
+    # The features rustc's wasm32 target emits (and simd128, which only the CPU module uses); the result is validated before it
     # replaces the original.
     local opt="$dir/optimized.wasm"
-    if scripts/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    if scripts/node_modules/.bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
          --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
          "$dir/${name}_bg.wasm" -o "$opt" \
        && node -e "process.exit(WebAssembly.validate(require('fs').readFileSync(process.argv[1])) ? 0 : 1)" "$opt"; then
@@ -53,7 +53,11 @@ package() {
   || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
   || echo "build-web: could not install binaryen"
 cargo build --profile web-gpu --lib --target wasm32-unknown-unknown --no-default-features
-cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features cpu
+# The CPU module computes with 128-bit SIMD (burn's gemm picks its simd128 kernels), which
+# every browser with wasm has had since 2023. RUSTFLAGS replaces .cargo/config.toml's flags, so
+# it repeats them.
+RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128' \
+  cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features cpu
 # wasm-opt takes minutes on each: both at once.
 package "$target/web-gpu/hearth.wasm" hearth_wasm &
 gpu=$!

@@ -1,7 +1,8 @@
 // y[m, n] = sum_k x[m, k] * w[n, k] (x times w transposed, as nn.Linear), for prefill.
 // Each workgroup of 16x16 threads computes a 64x64 tile of y, each thread a 4x4 block, stepping
 // through k in slices of 16 staged in workgroup memory. Edges of every dimension are masked, so
-// any m, n, k works.
+// any m, n, k works. EPILOGUE: see epilogue.wgsl; for the gated MLP a thread's 4 columns are
+// 2 (gate, up) pairs.
 
 struct Params {
     m: u32,
@@ -11,7 +12,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;       // [m, k]
 @group(0) @binding(1) var<storage, read> w: array<u32>;       // [n, k], WEIGHT_DTYPE
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [m, n]
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [m, n], or [m, n / 2] for EPILOGUE 2
 @group(0) @binding(3) var<uniform> params: Params;
 
 const TILE: u32 = 64u;
@@ -70,12 +71,26 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
         }
         workgroupBarrier();
     }
+    let cols = output_rows(params.n);
     for (var i = 0u; i < 4u; i++) {
         let r = row0 + lid.y * 4u + i;
+        if (r >= params.m) {
+            break;
+        }
         for (var j = 0u; j < 4u; j++) {
             let c = col0 + lid.x * 4u + j;
-            if (r < params.m && c < params.n) {
-                y[r * params.n + c] = acc[i][j];
+            if (c >= params.n) {
+                break;
+            }
+            if (EPILOGUE == 2u) {
+                // n is even and c + 1 < n, as c is.
+                if (j % 2u == 0u) {
+                    y[r * cols + c / 2u] = gated(acc[i][j], acc[i][j + 1u]);
+                }
+            } else if (EPILOGUE == 1u) {
+                y[r * cols + c] += acc[i][j];
+            } else {
+                y[r * cols + c] = acc[i][j];
             }
         }
     }

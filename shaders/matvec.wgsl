@@ -1,6 +1,7 @@
 // y[n] = sum_k w[n, k] * x[k], for decode (one token). Each workgroup computes 8 rows with 32
 // threads per row; the threads of a row stride through k four values at a time (a quantized
-// block's values share their scales) and reduce in workgroup memory.
+// block's values share their scales) and reduce in workgroup memory. EPILOGUE: see
+// epilogue.wgsl; for the gated MLP a workgroup's 8 rows are 4 (gate, up) pairs.
 
 struct Params {
     n: u32,
@@ -9,7 +10,7 @@ struct Params {
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;       // [k]
 @group(0) @binding(1) var<storage, read> w: array<u32>;       // [n, k], WEIGHT_DTYPE
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [n]
+@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [n], or [n / 2] for EPILOGUE 2
 @group(0) @binding(3) var<uniform> params: Params;
 
 const LANES: u32 = 32u;
@@ -42,7 +43,17 @@ fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups:
         }
         workgroupBarrier();
     }
-    if (lane == 0u && row < params.n) {
+    if (lane != 0u || row >= params.n) {
+        return;
+    }
+    if (EPILOGUE == 2u) {
+        // Even rows are gates; the up row's sum is the next row's, reduced above.
+        if (row % 2u == 0u) {
+            y[row / 2u] = gated(partial[lid], partial[lid + LANES]);
+        }
+    } else if (EPILOGUE == 1u) {
+        y[row] += partial[lid];
+    } else {
         y[row] = partial[lid];
     }
 }

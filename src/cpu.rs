@@ -142,6 +142,33 @@ impl Backend for Cpu {
         Ok(x.clone().matmul(w.tensor.clone().transpose()))
     }
 
+    fn linear_add(&mut self, x: &Tensor<2>, w: &CpuWeight, out: &mut Tensor<2>) -> Result<()> {
+        let product = self.linear(x, w)?;
+        if product.dims() != out.dims() {
+            return Err(Error::InvalidArgument(format!(
+                "linear_add: {:?} product into a {:?} tensor",
+                product.dims(),
+                out.dims()
+            )));
+        }
+        *out = out.clone() + product;
+        Ok(())
+    }
+
+    fn linear_gated(&mut self, x: &Tensor<2>, w: &CpuWeight) -> Result<Tensor<2>> {
+        let product = self.linear(x, w)?;
+        let [rows, n] = product.dims();
+        if n % 2 != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "gated linear: {n} weight rows are not (gate, up) pairs"
+            )));
+        }
+        let pairs: Tensor<3> = product.reshape([rows, n / 2, 2]);
+        let gate = pairs.clone().slice([0..rows, 0..n / 2, 0..1]);
+        let up = pairs.slice([0..rows, 0..n / 2, 1..2]);
+        Ok((activation::silu(gate) * up).reshape([rows, n / 2]))
+    }
+
     fn add_bias(&mut self, x: &mut Tensor<2>, bias: &CpuWeight) -> Result<()> {
         *x = x.clone() + bias.tensor.clone();
         Ok(())
@@ -211,6 +238,36 @@ impl Backend for Cpu {
         };
         *x = rotated;
         Ok(())
+    }
+
+    fn rope_qkv(
+        &mut self,
+        qkv: &Tensor<2>,
+        table: &CpuWeight,
+        cache: &mut CpuKvCache,
+        layer: usize,
+        shape: AttentionShape,
+        layout: RopeLayout,
+    ) -> Result<Tensor<2>> {
+        let [seq, cols] = qkv.dims();
+        let q_dim = shape.n_heads * shape.head_dim;
+        let kv_dim = shape.n_kv_heads * shape.head_dim;
+        if cols != q_dim + 2 * kv_dim || layer >= cache.keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "rope_qkv: {shape:?} on a [{seq}, {cols}] input"
+            )));
+        }
+        let part = |from: usize, width: usize| qkv.clone().slice([0..seq, from..from + width]);
+        let (mut q, mut k, v) = (
+            part(0, q_dim),
+            part(q_dim, kv_dim),
+            part(q_dim + kv_dim, kv_dim),
+        );
+        let (head_dim, start_pos) = (shape.head_dim, shape.start_pos);
+        self.rope(&mut q, table, head_dim, start_pos, layout)?;
+        self.rope(&mut k, table, head_dim, start_pos, layout)?;
+        self.write_kv(cache, layer, &k, &v, start_pos)?;
+        Ok(q)
     }
 
     fn softmax(&mut self, x: &mut Tensor<2>) -> Result<()> {

@@ -5,25 +5,43 @@
 use crate::config::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::ops::{AttentionShape, Backend, RopeLayout};
-use crate::weights::{Checkpoint, DType, TensorView};
+use crate::weights::{Checkpoint, DType, HostTensor, TensorView};
 
 struct Linear<B: Backend> {
     weight: B::Weight,
     bias: Option<B::Weight>,
 }
 
+/// The attention's input projections.
+enum QkvProj<B: Backend> {
+    /// q, k and v rows stacked in one matrix (`[q_dim + 2 * kv_dim, hidden]`): one dispatch for
+    /// the three products, one for RoPE and the KV-cache write.
+    Fused(Linear<B>),
+    /// When the three differ in dtype (mixed-quantization GGUFs) or in having a bias, or
+    /// Qwen3 normalizes q and k between the projection and RoPE.
+    Separate {
+        q: Linear<B>,
+        k: Linear<B>,
+        v: Linear<B>,
+        /// Qwen3's per-head RMSNorms on queries and keys, before RoPE.
+        norms: Option<(B::Weight, B::Weight)>,
+    },
+}
+
+/// The MLP's gate and up projections.
+enum GateUp<B: Backend> {
+    /// Gate and up rows interleaved in one matrix, for [`Backend::linear_gated`].
+    Fused(B::Weight),
+    /// When the two differ in dtype or have biases.
+    Separate { gate: Linear<B>, up: Linear<B> },
+}
+
 struct Layer<B: Backend> {
     input_layernorm: B::Weight,
-    q_proj: Linear<B>,
-    k_proj: Linear<B>,
-    v_proj: Linear<B>,
+    qkv: QkvProj<B>,
     o_proj: Linear<B>,
-    /// Qwen3's per-head RMSNorm on queries and keys, before RoPE.
-    q_norm: Option<B::Weight>,
-    k_norm: Option<B::Weight>,
     post_attention_layernorm: B::Weight,
-    gate_proj: Linear<B>,
-    up_proj: Linear<B>,
+    gate_up: GateUp<B>,
     down_proj: Linear<B>,
 }
 
@@ -67,6 +85,102 @@ impl<B: Backend> Loader<'_, B> {
             bias: self.optional(&format!("{prefix}.bias"), &[out])?,
         })
     }
+
+    /// Whether `names` are all present with one dtype (as loaded), or all absent.
+    fn fusable(&self, names: &[String]) -> bool {
+        let dtypes: Vec<Option<DType>> = names
+            .iter()
+            .map(|name| self.checkpoint.meta(name).ok().map(|(dtype, _)| dtype))
+            .collect();
+        dtypes.windows(2).all(|pair| pair[0] == pair[1])
+    }
+
+    /// Linears `{prefix}` of `(prefix, out rows)` whose weights are stacked, or interleaved
+    /// row by row, into one `[sum of out, input]` matrix (and their biases, if any, likewise),
+    /// uploaded as `name`; `None` when their dtypes or biases differ.
+    fn fused(
+        &mut self,
+        name: &str,
+        parts: &[(String, usize)],
+        input: usize,
+        interleave: bool,
+    ) -> Result<Option<Linear<B>>> {
+        let weights: Vec<String> = parts.iter().map(|(p, _)| format!("{p}.weight")).collect();
+        let biases: Vec<String> = parts.iter().map(|(p, _)| format!("{p}.bias")).collect();
+        if !self.fusable(&weights) || !self.fusable(&biases) {
+            return Ok(None);
+        }
+        let read = |names: &[String], matrix: bool| -> Result<Vec<HostTensor>> {
+            names
+                .iter()
+                .zip(parts)
+                .map(|(name, &(_, out))| {
+                    let shape: &[usize] = if matrix { &[out, input] } else { &[out] };
+                    self.checkpoint.tensor(name, shape)
+                })
+                .collect()
+        };
+        let join = |tensors: &[HostTensor]| match tensors {
+            [a, b] if interleave => HostTensor::interleave_rows(a, b),
+            _ => HostTensor::concat_rows(tensors),
+        };
+        let weight = join(&read(&weights, true)?)?;
+        let weight = self
+            .backend
+            .upload_weight(&format!("{name}.weight"), weight.view())?;
+        let bias = if self.checkpoint.contains(&biases[0]) {
+            let bias = join(&read(&biases, false)?)?;
+            Some(
+                self.backend
+                    .upload_weight(&format!("{name}.bias"), bias.view())?,
+            )
+        } else {
+            None
+        };
+        Ok(Some(Linear { weight, bias }))
+    }
+
+    fn qkv(&mut self, c: &LlamaConfig, p: &str) -> Result<QkvProj<B>> {
+        let a = format!("{p}.self_attn");
+        let norms = (
+            self.optional(&format!("{a}.q_norm.weight"), &[c.head_dim])?,
+            self.optional(&format!("{a}.k_norm.weight"), &[c.head_dim])?,
+        );
+        let parts = [
+            (format!("{a}.q_proj"), c.q_dim()),
+            (format!("{a}.k_proj"), c.kv_dim()),
+            (format!("{a}.v_proj"), c.kv_dim()),
+        ];
+        if let (None, None) = norms {
+            if let Some(fused) = self.fused(&format!("{a}.qkv_proj"), &parts, c.hidden, false)? {
+                return Ok(QkvProj::Fused(fused));
+            }
+        }
+        let [(q, q_dim), (k, kv_dim), (v, _)] = parts;
+        Ok(QkvProj::Separate {
+            q: self.linear(&q, q_dim, c.hidden)?,
+            k: self.linear(&k, kv_dim, c.hidden)?,
+            v: self.linear(&v, kv_dim, c.hidden)?,
+            norms: match norms {
+                (Some(q_norm), Some(k_norm)) => Some((q_norm, k_norm)),
+                _ => None,
+            },
+        })
+    }
+
+    fn gate_up(&mut self, c: &LlamaConfig, p: &str) -> Result<GateUp<B>> {
+        let gate = format!("{p}.mlp.gate_proj");
+        let up = format!("{p}.mlp.up_proj");
+        let parts = [(gate.clone(), c.intermediate), (up.clone(), c.intermediate)];
+        let name = format!("{p}.mlp.gate_up_proj");
+        match self.fused(&name, &parts, c.hidden, true)? {
+            Some(Linear { weight, bias: None }) => Ok(GateUp::Fused(weight)),
+            _ => Ok(GateUp::Separate {
+                gate: self.linear(&gate, c.intermediate, c.hidden)?,
+                up: self.linear(&up, c.intermediate, c.hidden)?,
+            }),
+        }
+    }
 }
 
 impl<B: Backend> Linear<B> {
@@ -77,6 +191,15 @@ impl<B: Backend> Linear<B> {
             backend.add_bias(&mut y, bias)?;
         }
         Ok(y)
+    }
+
+    /// `out += forward(x)`, in one step when there is no bias.
+    fn forward_add(&self, backend: &mut B, x: &B::Tensor, out: &mut B::Tensor) -> Result<()> {
+        if self.bias.is_none() {
+            return backend.linear_add(x, &self.weight, out);
+        }
+        let y = self.forward(backend, x)?;
+        backend.add(out, &y)
     }
 }
 
@@ -121,16 +244,11 @@ impl<B: Backend> Llama<B> {
             layers.push(Layer {
                 input_layernorm: load
                     .weight(&format!("{p}.input_layernorm.weight"), &[c.hidden])?,
-                q_proj: load.linear(&format!("{p}.self_attn.q_proj"), c.q_dim(), c.hidden)?,
-                k_proj: load.linear(&format!("{p}.self_attn.k_proj"), c.kv_dim(), c.hidden)?,
-                v_proj: load.linear(&format!("{p}.self_attn.v_proj"), c.kv_dim(), c.hidden)?,
+                qkv: load.qkv(c, &p)?,
                 o_proj: load.linear(&format!("{p}.self_attn.o_proj"), c.hidden, c.q_dim())?,
-                q_norm: load.optional(&format!("{p}.self_attn.q_norm.weight"), &[c.head_dim])?,
-                k_norm: load.optional(&format!("{p}.self_attn.k_norm.weight"), &[c.head_dim])?,
                 post_attention_layernorm: load
                     .weight(&format!("{p}.post_attention_layernorm.weight"), &[c.hidden])?,
-                gate_proj: load.linear(&format!("{p}.mlp.gate_proj"), c.intermediate, c.hidden)?,
-                up_proj: load.linear(&format!("{p}.mlp.up_proj"), c.intermediate, c.hidden)?,
+                gate_up: load.gate_up(c, &p)?,
                 down_proj: load.linear(&format!("{p}.mlp.down_proj"), c.hidden, c.intermediate)?,
             });
         }
@@ -200,37 +318,54 @@ impl<B: Backend> Llama<B> {
         };
         // x: [seq, hidden]
         let mut x = b.embedding(&self.embed_tokens, ids)?;
+        let layout = RopeLayout::HalfSplit;
         for (i, layer) in self.layers.iter().enumerate() {
             let h = b.rms_norm(&x, &layer.input_layernorm, c.rms_norm_eps)?;
-            let mut q = layer.q_proj.forward(b, &h)?; // [seq, n_heads * head_dim]
-            let mut k = layer.k_proj.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
-            let v = layer.v_proj.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
-            drop(h);
-            if let (Some(q_norm), Some(k_norm)) = (&layer.q_norm, &layer.k_norm) {
-                q = b.rms_norm(&q, q_norm, c.rms_norm_eps)?;
-                k = b.rms_norm(&k, k_norm, c.rms_norm_eps)?;
-            }
-            let layout = RopeLayout::HalfSplit;
-            b.rope(&mut q, &self.rope_table, c.head_dim, start_pos, layout)?;
-            b.rope(&mut k, &self.rope_table, c.head_dim, start_pos, layout)?;
-            b.write_kv(&mut self.cache, i, &k, &v, start_pos)?;
-            drop((k, v));
+            // q: [seq, n_heads * head_dim]; k, v go to the cache.
+            let q = match &layer.qkv {
+                QkvProj::Fused(qkv) => {
+                    let qkv = qkv.forward(b, &h)?;
+                    drop(h);
+                    b.rope_qkv(
+                        &qkv,
+                        &self.rope_table,
+                        &mut self.cache,
+                        i,
+                        attention,
+                        layout,
+                    )?
+                }
+                QkvProj::Separate { q, k, v, norms } => {
+                    let mut q = q.forward(b, &h)?;
+                    let mut k = k.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
+                    let v = v.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
+                    drop(h);
+                    if let Some((q_norm, k_norm)) = norms {
+                        q = b.rms_norm(&q, q_norm, c.rms_norm_eps)?;
+                        k = b.rms_norm(&k, k_norm, c.rms_norm_eps)?;
+                    }
+                    b.rope(&mut q, &self.rope_table, c.head_dim, start_pos, layout)?;
+                    b.rope(&mut k, &self.rope_table, c.head_dim, start_pos, layout)?;
+                    b.write_kv(&mut self.cache, i, &k, &v, start_pos)?;
+                    q
+                }
+            };
             let attended = b.attention(&q, &self.cache, i, attention)?; // [seq, n_heads * head_dim]
             drop(q);
-            let o = layer.o_proj.forward(b, &attended)?; // [seq, hidden]
+            layer.o_proj.forward_add(b, &attended, &mut x)?;
             drop(attended);
-            b.add(&mut x, &o)?;
-            drop(o);
 
             let h = b.rms_norm(&x, &layer.post_attention_layernorm, c.rms_norm_eps)?;
-            let gate = layer.gate_proj.forward(b, &h)?; // [seq, intermediate]
-            let up = layer.up_proj.forward(b, &h)?; // [seq, intermediate]
+            let act = match &layer.gate_up {
+                GateUp::Fused(gate_up) => b.linear_gated(&h, gate_up)?,
+                GateUp::Separate { gate, up } => {
+                    let gate = gate.forward(b, &h)?; // [seq, intermediate]
+                    let up = up.forward(b, &h)?; // [seq, intermediate]
+                    b.silu_mul(&gate, &up)?
+                }
+            };
             drop(h);
-            let act = b.silu_mul(&gate, &up)?;
-            drop((gate, up));
-            let down = layer.down_proj.forward(b, &act)?; // [seq, hidden]
-            drop(act);
-            b.add(&mut x, &down)?;
+            layer.down_proj.forward_add(b, &act, &mut x)?;
         }
         if !all_logits {
             x = b.last_row(&x)?;

@@ -73,6 +73,16 @@ pub trait Backend {
     ) -> Result<Self::Tensor>;
     /// `x: [rows, in], w: [out, in] -> [rows, out]`.
     fn linear(&mut self, x: &Self::Tensor, w: &Self::Weight) -> Result<Self::Tensor>;
+    /// `out += x w^T`: a projection added into the residual stream in one step.
+    fn linear_add(
+        &mut self,
+        x: &Self::Tensor,
+        w: &Self::Weight,
+        out: &mut Self::Tensor,
+    ) -> Result<()>;
+    /// The gated MLP's first half in one step: `w: [2n, in]` holds the gate and up rows
+    /// interleaved (row `2j` gate, `2j + 1` up); `[rows, in] -> [rows, n]`, `silu(g) * u`.
+    fn linear_gated(&mut self, x: &Self::Tensor, w: &Self::Weight) -> Result<Self::Tensor>;
     /// `x[r, :] += bias`.
     fn add_bias(&mut self, x: &mut Self::Tensor, bias: &Self::Weight) -> Result<()>;
     /// `x += y`.
@@ -89,6 +99,19 @@ pub trait Backend {
         start_pos: usize,
         layout: RopeLayout,
     ) -> Result<()>;
+    /// What follows a fused q/k/v projection, in one step: `qkv` holds each token's q, k and v
+    /// side by side (`[seq, (n_heads + 2 * n_kv_heads) * head_dim]`). Rotates q and k as
+    /// [`Backend::rope`], stores k and v at positions `start_pos..` of `layer` as
+    /// [`Backend::write_kv`], and returns q: `[seq, n_heads * head_dim]`.
+    fn rope_qkv(
+        &mut self,
+        qkv: &Self::Tensor,
+        table: &Self::Weight,
+        cache: &mut Self::KvCache,
+        layer: usize,
+        shape: AttentionShape,
+        layout: RopeLayout,
+    ) -> Result<Self::Tensor>;
     /// Softmax over each row, in place.
     fn softmax(&mut self, x: &mut Self::Tensor) -> Result<()>;
     /// Stores `k, v: [seq, kv_dim]` at positions `start_pos..start_pos + seq` of `layer`.

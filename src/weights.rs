@@ -384,6 +384,51 @@ impl HostTensor {
             bytes: &self.bytes,
         }
     }
+
+    /// `parts` stacked along their first dimension (`[a; b; ..]`), so one matrix multiply
+    /// computes all their products. The parts share a dtype and their other dimensions; a
+    /// quantized row is whole blocks, so rows are whole byte ranges.
+    pub fn concat_rows(parts: &[HostTensor]) -> Result<HostTensor> {
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::InvalidArgument("nothing to concatenate".into()))?;
+        if parts
+            .iter()
+            .any(|p| p.dtype != first.dtype || p.shape.get(1..) != first.shape.get(1..))
+        {
+            return Err(Error::InvalidArgument(
+                "concatenated tensors differ in dtype or row shape".into(),
+            ));
+        }
+        let mut shape = first.shape.clone();
+        shape[0] = parts.iter().map(|p| p.shape[0]).sum();
+        Ok(HostTensor {
+            dtype: first.dtype,
+            shape,
+            bytes: parts.iter().flat_map(|p| p.bytes.iter().copied()).collect(),
+        })
+    }
+
+    /// The rows of two matrices of one dtype and shape, alternating: `a0, b0, a1, b1, ..`.
+    pub fn interleave_rows(a: &HostTensor, b: &HostTensor) -> Result<HostTensor> {
+        if a.dtype != b.dtype || a.shape != b.shape || a.shape.len() != 2 || a.shape[0] == 0 {
+            return Err(Error::InvalidArgument(
+                "interleaved matrices differ in dtype or shape".into(),
+            ));
+        }
+        let row_bytes = a.bytes.len() / a.shape[0];
+        let bytes = a
+            .bytes
+            .chunks_exact(row_bytes)
+            .zip(b.bytes.chunks_exact(row_bytes))
+            .flat_map(|(ra, rb)| ra.iter().chain(rb).copied())
+            .collect();
+        Ok(HostTensor {
+            dtype: a.dtype,
+            shape: vec![2 * a.shape[0], a.shape[1]],
+            bytes,
+        })
+    }
 }
 
 #[derive(Deserialize)]

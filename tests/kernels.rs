@@ -429,3 +429,189 @@ fn encoder_ops_reject_bad_shapes() {
     let wide = gpu.tensor(&vec![0.0; 2 * 129], 2, 129).unwrap();
     assert!(gpu.encoder_attention(&wide, &wide, &wide, &[2], 1).is_err());
 }
+
+/// `linear_add` and `linear_gated` (the linear kernels' epilogues) for both kernel families,
+/// decode and prefill shapes, float and block-quantized weights.
+#[test]
+fn fused_linear_epilogues() {
+    let Some(mut p) = pair() else { return };
+    let mut gpus = common::gpus_per_linear_kernels();
+    let mut r = rng(11);
+    let dtypes = [
+        DType::F32,
+        DType::F16,
+        DType::BF16,
+        DType::Q4_0,
+        DType::Q8_0,
+    ];
+    // (m, n, k): n even (gate/up pairs), k whole blocks.
+    for (m, n, k) in [
+        (1, 2, 256),
+        (1, 130, 512),
+        (3, 66, 256),
+        (9, 18, 256),
+        (70, 130, 256),
+    ] {
+        for dtype in dtypes {
+            let x = random(&mut r, m * k, 1.0);
+            let (bytes, _) = encode(&random(&mut r, n * k, 1.0), dtype);
+            let residual = random(&mut r, m * n, 2.0);
+            let tol = 2e-5 * (k as f32).sqrt();
+            let add = |b: &mut Gpu| fused_add(b, &bytes, dtype, &x, &residual, [m, n, k]);
+            let gated = |b: &mut Gpu| fused_gated(b, &bytes, dtype, &x, [m, n, k]);
+            let expected_add = fused_add(&mut p.cpu, &bytes, dtype, &x, &residual, [m, n, k]);
+            let expected_gated = fused_gated(&mut p.cpu, &bytes, dtype, &x, [m, n, k]);
+            for (kernels, gpu) in &mut gpus {
+                let case = format!("(m={m}, n={n}, k={k}, {dtype:?}, {kernels:?})");
+                assert_close(&format!("linear_add{case}"), &add(gpu), &expected_add, tol);
+                let case = format!("linear_gated{case}");
+                assert_close(&case, &gated(gpu), &expected_gated, tol);
+            }
+        }
+    }
+}
+
+/// The gated product is silu(x gate^T) * (x up^T) with gate and up the even and odd rows.
+#[test]
+fn gated_linear_pairs_interleaved_rows() {
+    let mut cpu = Cpu::new();
+    let mut r = rng(12);
+    let (m, n, k) = (3, 5, 7);
+    let x = random(&mut r, m * k, 1.0);
+    let w = random(&mut r, 2 * n * k, 1.0);
+    let (gate, up): (Vec<&[f32]>, Vec<&[f32]>) =
+        w.chunks(k)
+            .enumerate()
+            .fold((Vec::new(), Vec::new()), |(mut g, mut u), (i, row)| {
+                if i % 2 == 0 {
+                    g.push(row)
+                } else {
+                    u.push(row)
+                }
+                (g, u)
+            });
+    let gated = fused_gated(
+        &mut cpu,
+        &encode(&w, DType::F32).0,
+        DType::F32,
+        &x,
+        [m, 2 * n, k],
+    );
+    for t in 0..m {
+        for j in 0..n {
+            let dot = |row: &[f32]| (0..k).map(|c| x[t * k + c] * row[c]).sum::<f32>();
+            let (g, u) = (dot(gate[j]), dot(up[j]));
+            let expected = g / (1.0 + (-g).exp()) * u;
+            let actual = gated[t * n + j];
+            assert!(
+                (actual - expected).abs() < 1e-5,
+                "({t}, {j}): {actual} vs {expected}"
+            );
+        }
+    }
+}
+
+fn fused_add<B: Backend>(
+    b: &mut B,
+    w: &[u8],
+    dtype: DType,
+    x: &[f32],
+    residual: &[f32],
+    [m, n, k]: [usize; 3],
+) -> Vec<f32> {
+    let w = weight(b, w, dtype, &[n, k]);
+    let x = b.tensor(x, m, k).unwrap();
+    let mut out = b.tensor(residual, m, n).unwrap();
+    b.linear_add(&x, &w, &mut out).unwrap();
+    read(b, &out)
+}
+
+fn fused_gated<B: Backend>(
+    b: &mut B,
+    w: &[u8],
+    dtype: DType,
+    x: &[f32],
+    [m, n, k]: [usize; 3],
+) -> Vec<f32> {
+    let w = weight(b, w, dtype, &[n, k]);
+    let x = b.tensor(x, m, k).unwrap();
+    let y = b.linear_gated(&x, &w).unwrap();
+    read(b, &y)
+}
+
+/// `rope_qkv` against `rope` + `write_kv` on each backend, and across backends: the returned
+/// q, and attention over what it cached.
+#[test]
+fn rope_qkv_matches_rope_and_write_kv() {
+    let Some(mut p) = pair() else { return };
+    let mut r = rng(13);
+    for layout in [RopeLayout::HalfSplit, RopeLayout::Interleaved] {
+        // (seq, start_pos, n_heads, n_kv_heads, head_dim)
+        for (seq, start_pos, n_heads, n_kv_heads, head_dim) in [
+            (1, 0, 1, 1, 2),
+            (1, 9, 4, 2, 16),
+            (7, 0, 9, 3, 64),
+            (5, 3, 2, 2, 8),
+        ] {
+            let context = start_pos + seq + 2;
+            let half = head_dim / 2;
+            let table: Vec<f32> = (0..context * half)
+                .flat_map(|i| {
+                    let angle = (i / half) as f64 * 0.41 / (1.0 + (i % half) as f64);
+                    [angle.cos() as f32, angle.sin() as f32]
+                })
+                .collect();
+            let (table, _) = encode(&table, DType::F32);
+            let (q_dim, kv_dim) = (n_heads * head_dim, n_kv_heads * head_dim);
+            let qkv = random(&mut r, seq * (q_dim + 2 * kv_dim), 1.0);
+            let probe = random(&mut r, q_dim, 1.0);
+            let shape = AttentionShape {
+                n_heads,
+                n_kv_heads,
+                head_dim,
+                start_pos,
+            };
+            let case = format!("rope_qkv(seq={seq}, start_pos={start_pos}, {n_heads}/{n_kv_heads} heads of {head_dim}, {layout:?})");
+            on_both!(p, case, 1e-5, |b| {
+                let table = weight(b, &table, DType::F32, &[context, half, 2]);
+                let mut fused_cache = b.kv_cache(2, context, kv_dim).unwrap();
+                let mut split_cache = b.kv_cache(2, context, kv_dim).unwrap();
+                let fused_input = b.tensor(&qkv, seq, q_dim + 2 * kv_dim).unwrap();
+                let q = b
+                    .rope_qkv(&fused_input, &table, &mut fused_cache, 1, shape, layout)
+                    .unwrap();
+                let fused_q = read(b, &q);
+                // The same through the separate ops.
+                let part = |from: usize, width: usize| -> Vec<f32> {
+                    qkv.chunks(q_dim + 2 * kv_dim)
+                        .flat_map(|row| row[from..from + width].to_vec())
+                        .collect()
+                };
+                let mut q = b.tensor(&part(0, q_dim), seq, q_dim).unwrap();
+                let mut k = b.tensor(&part(q_dim, kv_dim), seq, kv_dim).unwrap();
+                let v = b
+                    .tensor(&part(q_dim + kv_dim, kv_dim), seq, kv_dim)
+                    .unwrap();
+                b.rope(&mut q, &table, head_dim, start_pos, layout).unwrap();
+                b.rope(&mut k, &table, head_dim, start_pos, layout).unwrap();
+                b.write_kv(&mut split_cache, 1, &k, &v, start_pos).unwrap();
+                assert_eq!(fused_q, read(b, &q), "q of rope_qkv and rope differ");
+                // What was cached, seen through attention of the last position.
+                let probe = b.tensor(&probe, 1, q_dim).unwrap();
+                let last = AttentionShape {
+                    start_pos: start_pos + seq - 1,
+                    ..shape
+                };
+                let fused = b.attention(&probe, &fused_cache, 1, last).unwrap();
+                let split = b.attention(&probe, &split_cache, 1, last).unwrap();
+                let fused = read(b, &fused);
+                assert_eq!(
+                    fused,
+                    read(b, &split),
+                    "caches of rope_qkv and write_kv differ"
+                );
+                [fused_q, fused].concat()
+            });
+        }
+    }
+}

@@ -1,11 +1,11 @@
 //! Every kernel in `shaders/` parses and validates with naga, for every specialization the
 //! engine uses, and compiles to SPIR-V; no GPU needed.
 
-use hearth::gpu::Kernel;
+use hearth::gpu::{Epilogue, Kernel};
 use hearth::weights::DType;
 
-fn validate(kernel: Kernel, dtype: Option<DType>) {
-    let label = format!("{}({dtype:?})", kernel.name());
+fn validate(kernel: Kernel, dtype: Option<DType>, epilogue: Epilogue) {
+    let label = format!("{}({dtype:?}, {epilogue:?})", kernel.name());
     let source = kernel.source();
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
@@ -22,7 +22,7 @@ fn validate(kernel: Kernel, dtype: Option<DType>) {
         "{label}: entry point must be named after the file"
     );
     let mut constants = naga::back::PipelineConstants::default();
-    for (name, value) in kernel.constants(dtype) {
+    for (name, value) in kernel.constants(dtype, epilogue) {
         constants.insert(name.to_string(), value);
     }
     let (module, info) = naga::back::pipeline_constants::process_overrides(
@@ -39,12 +39,19 @@ fn validate(kernel: Kernel, dtype: Option<DType>) {
 #[test]
 fn every_kernel_validates_for_every_specialization() {
     for kernel in Kernel::ALL {
-        if kernel.reads_weight() {
-            for dtype in DType::ALL {
-                validate(kernel, Some(dtype));
-            }
+        let epilogues: &[Epilogue] = if kernel.is_linear() {
+            &[Epilogue::Store, Epilogue::Accumulate, Epilogue::Gated]
         } else {
-            validate(kernel, None);
+            &[Epilogue::Store]
+        };
+        for &epilogue in epilogues {
+            if kernel.reads_weight() {
+                for dtype in DType::ALL {
+                    validate(kernel, Some(dtype), epilogue);
+                }
+            } else {
+                validate(kernel, None, epilogue);
+            }
         }
     }
 }
@@ -62,7 +69,8 @@ fn every_shader_file_is_a_kernel() {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|stem| stem != "weights")
+        // Helpers prepended to kernels, not kernels.
+        .filter(|stem| stem != "weights" && stem != "epilogue")
         .collect();
     stems.sort();
     let mut names: Vec<String> = Kernel::ALL.iter().map(|k| k.name().to_string()).collect();

@@ -11,6 +11,7 @@ pub enum Kernel {
     Embedding,
     RmsNorm,
     Rope,
+    RopeQkv,
     Matmul,
     MatmulRows,
     Matvec,
@@ -32,12 +33,28 @@ pub enum Kernel {
 
 /// Decodes weights of any storage dtype; prepended to the kernels that read one.
 const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
+/// What the linear kernels do with a finished dot product; prepended to them.
+const EPILOGUE: &str = include_str!("../../shaders/epilogue.wgsl");
+
+/// What a linear kernel does with its dot products (`shaders/epilogue.wgsl`), so the residual
+/// add and the gated MLP's activation cost no dispatch of their own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Epilogue {
+    /// `y = x w^T`.
+    #[default]
+    Store,
+    /// `y += x w^T`.
+    Accumulate,
+    /// `y[.., j] = silu(g) * u` with `g, u` the products with weight rows `2j, 2j + 1`.
+    Gated,
+}
 
 impl Kernel {
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
+        Kernel::RopeQkv,
         Kernel::Matmul,
         Kernel::MatmulRows,
         Kernel::Matvec,
@@ -62,6 +79,7 @@ impl Kernel {
             Kernel::Embedding => "embedding",
             Kernel::RmsNorm => "rms_norm",
             Kernel::Rope => "rope",
+            Kernel::RopeQkv => "rope_qkv",
             Kernel::Matmul => "matmul",
             Kernel::MatmulRows => "matmul_rows",
             Kernel::Matvec => "matvec",
@@ -87,6 +105,7 @@ impl Kernel {
             Kernel::Embedding => include_str!("../../shaders/embedding.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rms_norm.wgsl"),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
+            Kernel::RopeQkv => include_str!("../../shaders/rope_qkv.wgsl"),
             Kernel::Matmul => include_str!("../../shaders/matmul.wgsl"),
             Kernel::MatmulRows => include_str!("../../shaders/matmul_rows.wgsl"),
             Kernel::Matvec => include_str!("../../shaders/matvec.wgsl"),
@@ -122,9 +141,19 @@ impl Kernel {
         )
     }
 
+    /// Whether the kernel multiplies by a weight matrix and so takes `EPILOGUE`.
+    pub fn is_linear(self) -> bool {
+        matches!(
+            self,
+            Kernel::Matmul | Kernel::MatmulRows | Kernel::Matvec | Kernel::MatvecRows
+        )
+    }
+
     /// The complete WGSL module.
     pub fn source(self) -> Cow<'static, str> {
-        if self.reads_weight() {
+        if self.is_linear() {
+            Cow::Owned(format!("{WEIGHTS}\n{EPILOGUE}\n{}", self.file()))
+        } else if self.reads_weight() {
             Cow::Owned(format!("{WEIGHTS}\n{}", self.file()))
         } else {
             Cow::Borrowed(self.file())
@@ -145,6 +174,7 @@ impl Kernel {
             | Kernel::AttentionValues
             | Kernel::LayerNorm => (2, 1),
             Kernel::EncoderAttention => (4, 1),
+            Kernel::RopeQkv => (2, 3),
             Kernel::Rope
             | Kernel::BiasAdd
             | Kernel::Add
@@ -156,12 +186,17 @@ impl Kernel {
         }
     }
 
-    /// Pipeline-overridable constants for a weight of `dtype`.
-    pub fn constants(self, dtype: Option<DType>) -> Vec<(&'static str, f64)> {
-        match (self.reads_weight(), dtype) {
-            (true, Some(dtype)) => vec![("WEIGHT_DTYPE", weight_dtype_code(dtype) as f64)],
-            _ => Vec::new(),
+    /// Pipeline-overridable constants for a weight of `dtype` and, for linear kernels, an
+    /// epilogue.
+    pub fn constants(self, dtype: Option<DType>, epilogue: Epilogue) -> Vec<(&'static str, f64)> {
+        let mut constants = Vec::new();
+        if let (true, Some(dtype)) = (self.reads_weight(), dtype) {
+            constants.push(("WEIGHT_DTYPE", weight_dtype_code(dtype) as f64));
         }
+        if self.is_linear() {
+            constants.push(("EPILOGUE", epilogue as u32 as f64));
+        }
+        constants
     }
 }
 

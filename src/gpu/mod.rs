@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-pub use kernels::Kernel;
+pub use kernels::{Epilogue, Kernel};
 
 use crate::error::{Error, Result};
 use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
@@ -138,6 +138,7 @@ impl Arena {
 struct PipelineKey {
     kernel: Kernel,
     weight_dtype: Option<DType>,
+    epilogue: Epilogue,
 }
 
 struct Pipeline {
@@ -457,7 +458,7 @@ impl Gpu {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-        let constants = kernel.constants(key.weight_dtype);
+        let constants = kernel.constants(key.weight_dtype, key.epilogue);
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -522,6 +523,23 @@ impl Gpu {
         params: &[u32],
         groups: [u32; 3],
     ) -> Result<()> {
+        let key = PipelineKey {
+            kernel,
+            weight_dtype: weight_dtype.filter(|_| kernel.reads_weight()),
+            epilogue: Epilogue::Store,
+        };
+        self.dispatch_pipeline(key, buffers, params, groups)
+    }
+
+    /// [`Gpu::dispatch`] of a specialized pipeline.
+    fn dispatch_pipeline(
+        &mut self,
+        key: PipelineKey,
+        buffers: &[&Buffer],
+        params: &[u32],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let kernel = key.kernel;
         debug_assert!(params.len() * 4 <= PARAMS_BYTES as usize);
         let (reads, writes) = kernel.storage_bindings();
         debug_assert_eq!(buffers.len() as u32, reads + writes);
@@ -529,10 +547,6 @@ impl Gpu {
             return Ok(());
         }
         self.reserve(false, self.params_stride)?;
-        let key = PipelineKey {
-            kernel,
-            weight_dtype: weight_dtype.filter(|_| kernel.reads_weight()),
-        };
         let pipeline = self.pipeline(key);
         let params_offset = self.params.data.len() as u32;
         self.params
@@ -661,6 +675,67 @@ impl Gpu {
         staging.buffer.unmap();
         self.check_error()?;
         Ok(data)
+    }
+
+    /// Checks `x: [rows, k]` against `w: [n, k]`; returns the columns of the product.
+    fn linear_shape(&self, x: &GpuTensor, w: &GpuWeight, epilogue: Epilogue) -> Result<usize> {
+        let [n, k] = w.shape[..] else {
+            return Err(Error::InvalidArgument("linear weight must be 2-D".into()));
+        };
+        if x.cols != k {
+            return Err(Error::InvalidArgument(format!(
+                "linear: input has {} columns, weight expects {k}",
+                x.cols
+            )));
+        }
+        if epilogue == Epilogue::Gated {
+            if !n.is_multiple_of(2) {
+                return Err(Error::InvalidArgument(format!(
+                    "gated linear: {n} weight rows are not (gate, up) pairs"
+                )));
+            }
+            return Ok(n / 2);
+        }
+        Ok(n)
+    }
+
+    /// Records `out (epilogue) x w^T` with the linear kernel for `x`'s row count.
+    fn record_linear(
+        &mut self,
+        x: &GpuTensor,
+        w: &GpuWeight,
+        out: &GpuTensor,
+        epilogue: Epilogue,
+    ) -> Result<()> {
+        let (n, k) = (w.shape[0], w.shape[1]);
+        let buffers = [&x.buffer, &w.buffer, &out.buffer];
+        let (matvec, matmul) = self.linear;
+        let key = |kernel| PipelineKey {
+            kernel,
+            weight_dtype: Some(w.dtype),
+            epilogue,
+        };
+        // Row-per-invocation kernels cover output columns, workgroup kernels weight rows.
+        let covered = match epilogue {
+            Epilogue::Gated => n / 2,
+            _ => n,
+        };
+        if x.rows == 1 {
+            let grid = if matvec == Kernel::MatvecRows {
+                self.grid(covered.div_ceil(64))
+            } else {
+                self.grid(n.div_ceil(8))
+            };
+            self.dispatch_pipeline(key(matvec), &buffers, &[u(n), u(k)], grid)
+        } else {
+            let m = x.rows;
+            let grid = if matmul == Kernel::MatmulRows {
+                [u(covered.div_ceil(64)), u(m.div_ceil(8)), 1]
+            } else {
+                [u(n.div_ceil(64)), u(m.div_ceil(64)), 1]
+            };
+            self.dispatch_pipeline(key(matmul), &buffers, &[u(m), u(n), u(k)], grid)
+        }
     }
 
     fn results_capacity(&self) -> usize {
@@ -808,29 +883,27 @@ impl Backend for Gpu {
     }
 
     fn linear(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        let [n, k] = w.shape[..] else {
-            return Err(Error::InvalidArgument("linear weight must be 2-D".into()));
-        };
-        if x.cols != k {
+        let n = self.linear_shape(x, w, Epilogue::Store)?;
+        let out = self.activation(x.rows, n)?;
+        self.record_linear(x, w, &out, Epilogue::Store)?;
+        Ok(out)
+    }
+
+    fn linear_add(&mut self, x: &GpuTensor, w: &GpuWeight, out: &mut GpuTensor) -> Result<()> {
+        let n = self.linear_shape(x, w, Epilogue::Accumulate)?;
+        if (out.rows, out.cols) != (x.rows, n) {
             return Err(Error::InvalidArgument(format!(
-                "linear: input has {} columns, weight expects {k}",
-                x.cols
+                "linear_add: [{}, {n}] product into a [{}, {}] tensor",
+                x.rows, out.rows, out.cols
             )));
         }
+        self.record_linear(x, w, out, Epilogue::Accumulate)
+    }
+
+    fn linear_gated(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
+        let n = self.linear_shape(x, w, Epilogue::Gated)?;
         let out = self.activation(x.rows, n)?;
-        let buffers = [&x.buffer, &w.buffer, &out.buffer];
-        let (matvec, matmul) = self.linear;
-        if x.rows == 1 {
-            let rows_per_workgroup = if matvec == Kernel::MatvecRows { 64 } else { 8 };
-            let grid = self.grid(n.div_ceil(rows_per_workgroup));
-            self.dispatch(matvec, Some(w.dtype), &buffers, &[u(n), u(k)], grid)?;
-        } else {
-            // Either kernel covers 64 weight rows per workgroup; tokens: 8 or a 64-row tile.
-            let tokens_per_workgroup = if matmul == Kernel::MatmulRows { 8 } else { 64 };
-            let m = x.rows;
-            let grid = [u(n.div_ceil(64)), u(m.div_ceil(tokens_per_workgroup)), 1];
-            self.dispatch(matmul, Some(w.dtype), &buffers, &[u(m), u(n), u(k)], grid)?;
-        }
+        self.record_linear(x, w, &out, Epilogue::Gated)?;
         Ok(out)
     }
 
@@ -913,6 +986,51 @@ impl Backend for Gpu {
             ],
             self.grid_for(pairs),
         )
+    }
+
+    fn rope_qkv(
+        &mut self,
+        qkv: &GpuTensor,
+        table: &GpuWeight,
+        cache: &mut GpuKvCache,
+        layer: usize,
+        shape: AttentionShape,
+        layout: RopeLayout,
+    ) -> Result<GpuTensor> {
+        let q_dim = shape.n_heads * shape.head_dim;
+        let kv_dim = shape.n_kv_heads * shape.head_dim;
+        let positions = Self::weight_elements(table) / shape.head_dim.max(1);
+        let end = shape.start_pos + qkv.rows;
+        if !shape.head_dim.is_multiple_of(2)
+            || qkv.cols != q_dim + 2 * kv_dim
+            || kv_dim != cache.kv_dim
+            || end > cache.context.min(positions)
+            || layer >= cache.keys.len()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "rope_qkv: {shape:?} on a [{}, {}] input, positions {}..{end} of a \
+                 {}-token cache and a {positions}-position table",
+                qkv.rows, qkv.cols, shape.start_pos, cache.context
+            )));
+        }
+        let q = self.activation(qkv.rows, q_dim)?;
+        let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
+        let per_token = (shape.n_heads + shape.n_kv_heads) * shape.head_dim / 2 + kv_dim;
+        self.dispatch(
+            Kernel::RopeQkv,
+            None,
+            &[&table.buffer, &qkv.buffer, &q.buffer, &keys, &values],
+            &[
+                u(qkv.rows),
+                u(shape.n_heads),
+                u(shape.n_kv_heads),
+                u(shape.head_dim),
+                u(shape.start_pos),
+                u((layout == RopeLayout::Interleaved) as usize),
+            ],
+            self.grid_for(qkv.rows * per_token),
+        )?;
+        Ok(q)
     }
 
     fn softmax(&mut self, x: &mut GpuTensor) -> Result<()> {

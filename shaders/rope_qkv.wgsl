@@ -1,0 +1,73 @@
+// The step between a fused q/k/v projection and attention, in one dispatch: splits each token's
+// row of qkv = [q | k | v] (widths n_heads, n_kv_heads, n_kv_heads times head_dim), rotates q
+// and k by the position embedding (exactly as `rope`), writes q out and k, v into the KV cache
+// at the token's position. One invocation per rotated pair of q or k, or per value of v.
+
+struct Params {
+    seq: u32,
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    start_pos: u32,
+    interleaved: u32,
+}
+
+@group(0) @binding(0) var<storage, read> table: array<f32>;        // [context, head_dim / 2, 2]
+@group(0) @binding(1) var<storage, read> qkv: array<f32>;          // [seq, q_dim + 2 * kv_dim]
+@group(0) @binding(2) var<storage, read_write> q: array<f32>;      // [seq, q_dim]
+@group(0) @binding(3) var<storage, read_write> keys: array<f32>;   // [context, kv_dim]
+@group(0) @binding(4) var<storage, read_write> values: array<f32>; // [context, kv_dim]
+@group(0) @binding(5) var<uniform> params: Params;
+
+@compute @workgroup_size(256)
+fn rope_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let idx = (wg.y * groups.x + wg.x) * 256u + lid;
+    let half = params.head_dim / 2u;
+    let q_dim = params.n_heads * params.head_dim;
+    let kv_dim = params.n_kv_heads * params.head_dim;
+    let q_pairs = params.n_heads * half;
+    let rotated = q_pairs + params.n_kv_heads * half;
+    let per_token = rotated + kv_dim;
+    if (idx >= params.seq * per_token) {
+        return;
+    }
+    let t = idx / per_token;
+    let pos = params.start_pos + t;
+    let row = t * (q_dim + 2u * kv_dim);
+    var j = idx % per_token;
+    if (j >= rotated) {
+        let e = j - rotated;
+        values[pos * kv_dim + e] = qkv[row + q_dim + kv_dim + e];
+        return;
+    }
+    let is_key = j >= q_pairs;
+    if (is_key) {
+        j -= q_pairs;
+    }
+    let head = j / half;
+    let i = j % half;
+    var ia = i;
+    var ib = i + half;
+    if (params.interleaved != 0u) {
+        ia = 2u * i;
+        ib = ia + 1u;
+    }
+    let src = row + select(0u, q_dim, is_key) + head * params.head_dim;
+    let angle = (pos * half + i) * 2u;
+    let c = table[angle];
+    let s = table[angle + 1u];
+    let a = qkv[src + ia];
+    let b = qkv[src + ib];
+    let ra = a * c - b * s;
+    let rb = a * s + b * c;
+    if (is_key) {
+        let dst = pos * kv_dim + head * params.head_dim;
+        keys[dst + ia] = ra;
+        keys[dst + ib] = rb;
+    } else {
+        let dst = t * q_dim + head * params.head_dim;
+        q[dst + ia] = ra;
+        q[dst + ib] = rb;
+    }
+}
