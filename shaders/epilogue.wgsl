@@ -11,6 +11,6 @@ fn output_rows(n: u32) -> u32 {
     return select(n, n / 2u, EPILOGUE == 2u);
 }
 
-fn gated(gate: f32, up: f32) -> f32 {
+fn gated_product(gate: f32, up: f32) -> f32 {
     return gate / (1.0 + exp(-gate)) * up;
 }

@@ -85,7 +85,7 @@ fn matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
             if (EPILOGUE == 2u) {
                 // n is even and c + 1 < n, as c is.
                 if (j % 2u == 0u) {
-                    y[r * cols + c / 2u] = gated(acc[i][j], acc[i][j + 1u]);
+                    y[r * cols + c / 2u] = gated_product(acc[i][j], acc[i][j + 1u]);
                 }
             } else if (EPILOGUE == 1u) {
                 y[r * cols + c] += acc[i][j];

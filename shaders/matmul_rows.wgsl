@@ -22,27 +22,14 @@ fn x4(t: u32, c: u32) -> vec4<f32> {
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
-// Dot products of weight row `row` with `tokens` tokens from t0.
-fn row_dots(row: u32, t0: u32, tokens: u32) -> array<f32, TOKENS> {
-    let base = row * params.k;
-    let k4 = params.k & ~3u;
-    var acc: array<vec4<f32>, TOKENS>;
-    for (var c = 0u; c < k4; c += 4u) {
-        let wv = weight4(base + c);
-        for (var t = 0u; t < tokens; t++) {
-            acc[t] = fma(wv, x4(t0 + t, c), acc[t]);
-        }
+// A dot product from its accumulated vec4 with the row from `base`: the four lanes
+// summed, plus the last k % 4 products of plain-float rows.
+fn finish(acc: vec4<f32>, base: u32, t: u32) -> f32 {
+    var total = (acc.x + acc.y) + (acc.z + acc.w);
+    for (var c = params.k & ~3u; c < params.k; c++) {
+        total = fma(weight_at(base + c), x[t * params.k + c], total);
     }
-    var totals: array<f32, TOKENS>;
-    for (var t = 0u; t < tokens; t++) {
-        var total = (acc[t].x + acc[t].y) + (acc[t].z + acc[t].w);
-        // Plain-float rows of a length that is not a multiple of 4.
-        for (var c = k4; c < params.k; c++) {
-            total = fma(weight_at(base + c), x[(t0 + t) * params.k + c], total);
-        }
-        totals[t] = total;
-    }
-    return totals;
+    return total;
 }
 
 @compute @workgroup_size(64)
@@ -54,21 +41,36 @@ fn matmul_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         return;
     }
     let tokens = min(TOKENS, params.m - t0);
-    if (EPILOGUE == 2u) {
-        let gate = row_dots(2u * out, t0, tokens);
-        let up = row_dots(2u * out + 1u, t0, tokens);
-        for (var t = 0u; t < tokens; t++) {
-            y[(t0 + t) * cols + out] = gated(gate[t], up[t]);
+    let gated = EPILOGUE == 2u;
+    // The gated MLP reads rows 2 out (gate) and 2 out + 1 (up).
+    let base = select(out, 2u * out, gated) * params.k;
+    let up_base = base + params.k;
+    let k4 = params.k & ~3u;
+    var acc: array<vec4<f32>, TOKENS>;
+    var acc_up: array<vec4<f32>, TOKENS>;
+    for (var c = 0u; c < k4; c += 4u) {
+        let wv = weight4(base + c);
+        var uv = vec4<f32>(0.0);
+        if (gated) {
+            uv = weight4(up_base + c);
         }
-        return;
+        for (var t = 0u; t < tokens; t++) {
+            let xv = x4(t0 + t, c);
+            acc[t] = fma(wv, xv, acc[t]);
+            if (gated) {
+                acc_up[t] = fma(uv, xv, acc_up[t]);
+            }
+        }
     }
-    let totals = row_dots(out, t0, tokens);
     for (var t = 0u; t < tokens; t++) {
         let at = (t0 + t) * cols + out;
-        if (EPILOGUE == 1u) {
-            y[at] += totals[t];
+        let total = finish(acc[t], base, t0 + t);
+        if (gated) {
+            y[at] = gated_product(total, finish(acc_up[t], up_base, t0 + t));
+        } else if (EPILOGUE == 1u) {
+            y[at] += total;
         } else {
-            y[at] = totals[t];
+            y[at] = total;
         }
     }
 }

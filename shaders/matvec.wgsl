@@ -49,7 +49,7 @@ fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups:
     if (EPILOGUE == 2u) {
         // Even rows are gates; the up row's sum is the next row's, reduced above.
         if (row % 2u == 0u) {
-            y[row / 2u] = gated(partial[lid], partial[lid + LANES]);
+            y[row / 2u] = gated_product(partial[lid], partial[lid + LANES]);
         }
     } else if (EPILOGUE == 1u) {
         y[row] += partial[lid];

@@ -187,3 +187,10 @@ fn weight4(i: u32) -> vec4<f32> {
     }
     return vec4<f32>(weight_at(i), weight_at(i + 1u), weight_at(i + 2u), weight_at(i + 3u));
 }
+
+// Bits 32 of the 64-bit little-endian pair (lo, hi) from bit `shift` (0, 8, 16 or 24) on: a
+// word at a byte offset that is not word-aligned.
+fn funnel(lo: u32, hi: u32, shift: u32) -> u32 {
+    return select((lo >> shift) | (hi << (32u - shift)), lo, shift == 0u);
+}
+

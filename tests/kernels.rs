@@ -99,6 +99,9 @@ fn linear_matmul_and_matvec() {
         (65, 63, 65),
         (130, 70, 33),
         (2, 3, 4095),
+        // Whole 32-value blocks: the block-at-a-time path of the row kernels.
+        (1, 65, 64),
+        (9, 33, 96),
     ];
     for dtype in DTYPES {
         for (m, n, k) in shapes {
