@@ -218,23 +218,26 @@ fn decode_steps_create_no_buffers_or_bind_groups() {
     use hearth::weights::{Checkpoint, ModelFiles};
 
     let Some(mut gpu) = common::gpu() else { return };
-    let folder = Folder::new(common::fixtures().join("models/qwen3-f32")).unwrap();
-    let config = LlamaConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
-    let checkpoint = Checkpoint::open(&folder).unwrap();
-    let mut model = Llama::load(&mut gpu, config, &checkpoint, 64).unwrap();
-    let logits = model.forward(&mut gpu, &[3, 10, 20, 30], 0, false).unwrap();
-    let mut token = pollster::block_on(gpu.argmax(&logits)).unwrap();
-    drop(logits);
-    let mut counts = Vec::new();
-    for position in 4..10 {
-        let logits = model.forward(&mut gpu, &[token], position, false).unwrap();
-        token = pollster::block_on(gpu.argmax(&logits)).unwrap();
-        counts.push((gpu.bind_group_count(), gpu.activation_bytes()));
+    // Fused q/k/v (llama) and separate projections with q/k norms (qwen3).
+    for name in ["llama-f32", "qwen3-f32"] {
+        let folder = Folder::new(common::fixtures().join("models").join(name)).unwrap();
+        let config = LlamaConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
+        let checkpoint = Checkpoint::open(&folder).unwrap();
+        let mut model = Llama::load(&mut gpu, config, &checkpoint, 64).unwrap();
+        let logits = model.forward(&mut gpu, &[3, 10, 20, 30], 0, false).unwrap();
+        let mut token = pollster::block_on(gpu.argmax(&logits)).unwrap();
+        drop(logits);
+        let mut counts = Vec::new();
+        for position in 4..10 {
+            let logits = model.forward(&mut gpu, &[token], position, false).unwrap();
+            token = pollster::block_on(gpu.argmax(&logits)).unwrap();
+            counts.push((gpu.bind_group_count(), gpu.activation_bytes()));
+        }
+        assert!(
+            counts.windows(2).skip(1).all(|w| w[0] == w[1]),
+            "{name}: bind groups / activation bytes per step: {counts:?}"
+        );
     }
-    assert!(
-        counts.windows(2).skip(1).all(|w| w[0] == w[1]),
-        "bind groups / activation bytes per step: {counts:?}"
-    );
 }
 
 #[test]

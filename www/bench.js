@@ -15,6 +15,8 @@ const params = {
   prompt: num('prompt', 128), // prompt tokens
   gen: num('gen', 64), // new tokens (EOS off)
   runs: num('runs', 3),
+  // hearth: KV-cache positions; by default prompt + new tokens, as the native bench's --context
+  context: num('context', 0),
   texts: num('texts', 32), // embed: texts in the batch
   tokens: num('tokens', 128), // embed: tokens per text, special tokens included
   worker: query.get('worker') === '1', // hearth: run the engine in a Web Worker
@@ -95,7 +97,8 @@ function adapterName(info) {
 async function hearthBench() {
   const hearth = await import('./pkg/hearth.js');
   const version = await fetch(new URL('./pkg/package.json', import.meta.url)).then((r) => r.json()).then((p) => p.version, () => null);
-  const options = { device: params.device, worker: params.worker };
+  const context = params.context || params.prompt + params.gen;
+  const options = { device: params.device, worker: params.worker, context };
   if (params.quantize) options.quantize = params.quantize;
   const reported = new Set();
   options.onProgress = ({ file, loaded, total }) => {
