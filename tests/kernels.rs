@@ -207,6 +207,9 @@ fn attention_over_the_kv_cache() {
         (3, 63, 8, 1, 32),
         (65, 0, 2, 2, 8),
         (1, 4094, 2, 1, 4),
+        // Head dimensions past the attention kernel's 64 invocations.
+        (3, 70, 4, 2, 128),
+        (1, 9, 1, 1, 96),
     ];
     for (seq, start_pos, n_heads, n_kv_heads, head_dim) in cases {
         let context = start_pos + seq + 1;

@@ -20,8 +20,7 @@ pub enum Kernel {
     Add,
     SiluMul,
     Softmax,
-    AttentionScores,
-    AttentionValues,
+    Attention,
     Copy,
     Argmax,
     TopK,
@@ -50,7 +49,7 @@ pub enum Epilogue {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 20] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -63,8 +62,7 @@ impl Kernel {
         Kernel::Add,
         Kernel::SiluMul,
         Kernel::Softmax,
-        Kernel::AttentionScores,
-        Kernel::AttentionValues,
+        Kernel::Attention,
         Kernel::Copy,
         Kernel::Argmax,
         Kernel::TopK,
@@ -88,8 +86,7 @@ impl Kernel {
             Kernel::Add => "add",
             Kernel::SiluMul => "silu_mul",
             Kernel::Softmax => "softmax",
-            Kernel::AttentionScores => "attention_scores",
-            Kernel::AttentionValues => "attention_values",
+            Kernel::Attention => "attention",
             Kernel::Copy => "copy",
             Kernel::Argmax => "argmax",
             Kernel::TopK => "top_k",
@@ -114,8 +111,7 @@ impl Kernel {
             Kernel::Add => include_str!("../../shaders/add.wgsl"),
             Kernel::SiluMul => include_str!("../../shaders/silu_mul.wgsl"),
             Kernel::Softmax => include_str!("../../shaders/softmax.wgsl"),
-            Kernel::AttentionScores => include_str!("../../shaders/attention_scores.wgsl"),
-            Kernel::AttentionValues => include_str!("../../shaders/attention_values.wgsl"),
+            Kernel::Attention => include_str!("../../shaders/attention.wgsl"),
             Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl"),
             Kernel::TopK => include_str!("../../shaders/top_k.wgsl"),
@@ -170,11 +166,10 @@ impl Kernel {
             | Kernel::Matvec
             | Kernel::MatvecRows
             | Kernel::SiluMul
-            | Kernel::AttentionScores
-            | Kernel::AttentionValues
             | Kernel::LayerNorm => (2, 1),
             Kernel::EncoderAttention => (4, 1),
             Kernel::RopeQkv => (2, 3),
+            Kernel::Attention => (3, 2),
             Kernel::Rope
             | Kernel::BiasAdd
             | Kernel::Add

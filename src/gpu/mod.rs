@@ -1091,35 +1091,25 @@ impl Backend for Gpu {
                 q.cols, cache.context
             )));
         }
-        let mut scores = self.activation(shape.n_heads * seq, kv_len)?;
-        let dims = [
-            u(seq),
-            u(kv_len),
-            u(shape.n_heads),
-            u(shape.n_kv_heads),
-            u(shape.head_dim),
-            u(shape.start_pos),
-        ];
-        let scale = 1.0 / (shape.head_dim as f32).sqrt();
-        let keys = cache.keys[layer].clone();
-        let values = cache.values[layer].clone();
-        let mut params = dims.to_vec();
-        params.push(scale.to_bits());
-        self.dispatch(
-            Kernel::AttentionScores,
-            None,
-            &[&q.buffer, &keys, &scores.buffer],
-            &params,
-            self.grid_for(shape.n_heads * seq * kv_len),
-        )?;
-        self.softmax(&mut scores)?;
+        // Scratch for the probabilities of each (token, head).
+        let scores = self.activation(shape.n_heads * seq, kv_len)?;
         let out = self.activation(seq, q.cols)?;
+        let scale = 1.0 / (shape.head_dim as f32).sqrt();
+        let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
         self.dispatch(
-            Kernel::AttentionValues,
+            Kernel::Attention,
             None,
-            &[&scores.buffer, &values, &out.buffer],
-            &dims,
-            self.grid_for(seq * q.cols),
+            &[&q.buffer, &keys, &values, &scores.buffer, &out.buffer],
+            &[
+                u(seq),
+                u(kv_len),
+                u(shape.n_heads),
+                u(shape.n_kv_heads),
+                u(shape.head_dim),
+                u(shape.start_pos),
+                scale.to_bits(),
+            ],
+            self.grid(shape.n_heads * seq),
         )?;
         Ok(out)
     }
