@@ -517,19 +517,21 @@ fn gated_linear_pairs_interleaved_rows() {
     }
 }
 
+/// `residual + x w^T` through `linear_add`.
 fn fused_add<B: Backend>(
     b: &mut B,
     w: &[u8],
     dtype: DType,
     x: &[f32],
     residual: &[f32],
-    [m, n, k]: [usize; 3],
+    shape: [usize; 3],
 ) -> Vec<f32> {
-    let w = weight(b, w, dtype, &[n, k]);
-    let x = b.tensor(x, m, k).unwrap();
-    let mut out = b.tensor(residual, m, n).unwrap();
-    b.linear_add(&x, &w, &mut out).unwrap();
-    read(b, &out)
+    let [m, n, _] = shape;
+    common::project(b, w, dtype, x, shape, |b, x, w| {
+        let mut out = b.tensor(residual, m, n).unwrap();
+        b.linear_add(x, w, &mut out).unwrap();
+        out
+    })
 }
 
 fn fused_gated<B: Backend>(
@@ -537,12 +539,11 @@ fn fused_gated<B: Backend>(
     w: &[u8],
     dtype: DType,
     x: &[f32],
-    [m, n, k]: [usize; 3],
+    shape: [usize; 3],
 ) -> Vec<f32> {
-    let w = weight(b, w, dtype, &[n, k]);
-    let x = b.tensor(x, m, k).unwrap();
-    let y = b.linear_gated(&x, &w).unwrap();
-    read(b, &y)
+    common::project(b, w, dtype, x, shape, |b, x, w| {
+        b.linear_gated(x, w).unwrap()
+    })
 }
 
 /// `rope_qkv` against `rope` + `write_kv` on each backend, and across backends: the returned

@@ -699,6 +699,14 @@ impl Gpu {
         Ok(n)
     }
 
+    /// A new tensor holding `x w^T` through `epilogue` (`Store` or `Gated`).
+    fn product(&mut self, x: &GpuTensor, w: &GpuWeight, epilogue: Epilogue) -> Result<GpuTensor> {
+        let cols = self.linear_shape(x, w, epilogue)?;
+        let out = self.activation(x.rows, cols)?;
+        self.record_linear(x, w, &out, epilogue)?;
+        Ok(out)
+    }
+
     /// Records `out (epilogue) x w^T` with the linear kernel for `x`'s row count.
     fn record_linear(
         &mut self,
@@ -716,10 +724,7 @@ impl Gpu {
             epilogue,
         };
         // Row-per-invocation kernels cover output columns, workgroup kernels weight rows.
-        let covered = match epilogue {
-            Epilogue::Gated => n / 2,
-            _ => n,
-        };
+        let covered = out.cols;
         if x.rows == 1 {
             let grid = if matvec == Kernel::MatvecRows {
                 self.grid(covered.div_ceil(64))
@@ -883,10 +888,7 @@ impl Backend for Gpu {
     }
 
     fn linear(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        let n = self.linear_shape(x, w, Epilogue::Store)?;
-        let out = self.activation(x.rows, n)?;
-        self.record_linear(x, w, &out, Epilogue::Store)?;
-        Ok(out)
+        self.product(x, w, Epilogue::Store)
     }
 
     fn linear_add(&mut self, x: &GpuTensor, w: &GpuWeight, out: &mut GpuTensor) -> Result<()> {
@@ -901,10 +903,7 @@ impl Backend for Gpu {
     }
 
     fn linear_gated(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        let n = self.linear_shape(x, w, Epilogue::Gated)?;
-        let out = self.activation(x.rows, n)?;
-        self.record_linear(x, w, &out, Epilogue::Gated)?;
-        Ok(out)
+        self.product(x, w, Epilogue::Gated)
     }
 
     fn add_bias(&mut self, x: &mut GpuTensor, bias: &GpuWeight) -> Result<()> {

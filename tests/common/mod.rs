@@ -306,11 +306,23 @@ pub fn linear<B: hearth::ops::Backend>(
     w: &[u8],
     dtype: DType,
     x: &[f32],
+    shape: [usize; 3],
+) -> Vec<f32> {
+    project(b, w, dtype, x, shape, |b, x, w| b.linear(x, w).unwrap())
+}
+
+/// The values of `op(x, w)` for a weight [n, k] of `dtype` and x [m, k]: a linear op.
+pub fn project<B: hearth::ops::Backend>(
+    b: &mut B,
+    w: &[u8],
+    dtype: DType,
+    x: &[f32],
     [m, n, k]: [usize; 3],
+    op: impl FnOnce(&mut B, &B::Tensor, &B::Weight) -> B::Tensor,
 ) -> Vec<f32> {
     let w = weight(b, w, dtype, &[n, k]);
     let x = b.tensor(x, m, k).unwrap();
-    let y = b.linear(&x, &w).unwrap();
+    let y = op(b, &x, &w);
     read(b, &y)
 }
 
