@@ -41,12 +41,30 @@ fn time<F: FnMut(&mut Gpu)>(
 }
 
 fn main() {
-    for linear in [LinearKernels::Workgroup, LinearKernels::RowPerInvocation] {
+    let configs = [
+        (LinearKernels::Workgroup, true),
+        (LinearKernels::Workgroup, false),
+        (LinearKernels::RowPerInvocation, true),
+    ];
+    for (linear, without_subgroups) in configs {
         let options = GpuOptions {
             linear,
+            without_subgroups,
             ..Default::default()
         };
         let mut gpu = pollster::block_on(Gpu::new(&options)).unwrap();
+        if !without_subgroups && !gpu.uses_subgroups() {
+            println!("(no subgroup operations on this adapter)");
+            continue;
+        }
+        let linear = format!(
+            "{linear:?}{}",
+            if gpu.uses_subgroups() {
+                "+subgroups"
+            } else {
+                ""
+            }
+        );
         let x = gpu.tensor(&vec![0.5; 1536], 1, 1536).unwrap();
         let x576 = gpu.tensor(&vec![0.5; 576], 1, 576).unwrap();
         for dtype in [DType::F32, DType::F16, DType::Q8_0, DType::Q4_0] {
@@ -54,7 +72,7 @@ fn main() {
                 let w = weight(&mut gpu, dtype, rows, cols);
                 let input = if cols == 576 { &x576 } else { &x };
                 let n = if rows > 10000 { 4 } else { 30 };
-                let label = format!("{linear:?} {dtype:?} [{rows}x{cols}]");
+                let label = format!("{linear} {dtype:?} [{rows}x{cols}]");
                 time(&mut gpu, &x576, &label, n, |g| {
                     let y = g.linear(input, &w).unwrap();
                     drop(y);
@@ -65,7 +83,7 @@ fn main() {
         let xs = gpu.tensor(&vec![0.5; 128 * 576], 128, 576).unwrap();
         for dtype in [DType::F32, DType::Q4_0] {
             let w = weight(&mut gpu, dtype, 1536, 576);
-            let label = format!("{linear:?} 128 tokens {dtype:?} [1536x576]");
+            let label = format!("{linear} 128 tokens {dtype:?} [1536x576]");
             time(&mut gpu, &x576, &label, 3, |g| {
                 drop(g.linear(&xs, &w).unwrap())
             });

@@ -52,12 +52,32 @@ package() {
 [ -x scripts/node_modules/.bin/wasm-opt ] \
   || (cd scripts && npm ci --no-audit --no-fund --loglevel=error) \
   || echo "build-web: could not install binaryen"
-cargo build --profile web-gpu --lib --target wasm32-unknown-unknown --no-default-features
+# Panics abort without formatting a message (a panic traps the instance either way, and the
+# message had nowhere to go): std is rebuilt with `-Cpanic=immediate-abort`, which takes a
+# pinned nightly and its source (seconds to install). That drops core's formatting and panic
+# machinery, ~85 KB of the gzipped WebGPU module. Where the nightly cannot be had, stable
+# builds a working but larger module.
+nightly=nightly-2026-05-20
+if rustup toolchain install "$nightly" --profile minimal --component rust-src \
+     --target wasm32-unknown-unknown >/dev/null 2>&1; then
+  toolchain=("+$nightly")
+  lean=(-Zbuild-std=std,panic_abort)
+  lean_flags=' -Zunstable-options -Cpanic=immediate-abort'
+else
+  echo "build-web: no $nightly; building with stable, panics keep their messages (larger wasm)"
+  toolchain=()
+  lean=()
+  lean_flags=''
+fi
+# RUSTFLAGS replaces .cargo/config.toml's flags, so it repeats them.
+config_flags='--cfg getrandom_backend="wasm_js"'
+RUSTFLAGS="$config_flags$lean_flags" cargo "${toolchain[@]}" build "${lean[@]}" --profile web-gpu \
+  --lib --target wasm32-unknown-unknown --no-default-features
 # The CPU module computes with 128-bit SIMD (burn's gemm picks its simd128 kernels), which
-# every browser with wasm has had since 2023. RUSTFLAGS replaces .cargo/config.toml's flags, so
-# it repeats them.
-RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128' \
-  cargo build --profile web --lib --target wasm32-unknown-unknown --no-default-features --features cpu
+# every browser with wasm has had since 2023.
+RUSTFLAGS="$config_flags$lean_flags -C target-feature=+simd128" cargo "${toolchain[@]}" build \
+  "${lean[@]}" --profile web --lib --target wasm32-unknown-unknown --no-default-features \
+  --features cpu
 # wasm-opt takes minutes on each: both at once.
 package "$target/web-gpu/hearth.wasm" hearth_wasm &
 gpu=$!

@@ -111,7 +111,7 @@ fn linear_matmul_and_matvec() {
             let expected = linear(&mut p.cpu, &bytes, dtype, &x, [m, n, k]);
             // Both kernel families, whichever this adapter would pick.
             for (kernels, gpu) in &mut gpus {
-                let case = format!("linear {kernels:?}(m={m}, n={n}, k={k}, {dtype:?})");
+                let case = format!("linear {kernels}(m={m}, n={n}, k={k}, {dtype:?})");
                 let out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
                 assert_close(&case, &out, &expected, tol);
             }
@@ -468,7 +468,7 @@ fn fused_linear_epilogues() {
             let expected_add = fused_add(&mut p.cpu, &bytes, dtype, &x, &residual, [m, n, k]);
             let expected_gated = fused_gated(&mut p.cpu, &bytes, dtype, &x, [m, n, k]);
             for (kernels, gpu) in &mut gpus {
-                let case = format!("(m={m}, n={n}, k={k}, {dtype:?}, {kernels:?})");
+                let case = format!("(m={m}, n={n}, k={k}, {dtype:?}, {kernels})");
                 assert_close(&format!("linear_add{case}"), &add(gpu), &expected_add, tol);
                 let case = format!("linear_gated{case}");
                 assert_close(&case, &gated(gpu), &expected_gated, tol);

@@ -104,7 +104,7 @@ fn gpu_kernels_match_the_cpu_reference_for_every_type() {
             let cpu_out = linear(&mut cpu, &bytes, dtype, &x, [m, n, k]);
             let tol = 2e-5 * (k as f32).sqrt();
             for (kernels, gpu) in &mut linear_gpus {
-                let case = format!("linear {kernels:?}(m={m}, n={n}, k={k}, {dtype:?})");
+                let case = format!("linear {kernels}(m={m}, n={n}, k={k}, {dtype:?})");
                 let gpu_out = linear(gpu, &bytes, dtype, &x, [m, n, k]);
                 assert_close(&case, &gpu_out, &cpu_out, tol);
             }

@@ -10,10 +10,19 @@ fn validate(kernel: Kernel, dtype: Option<DType>, epilogue: Epilogue) {
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
     // unpack2x16float is core WebGPU; naga files it under a capability of its own.
-    let capabilities =
+    let mut capabilities =
         naga::valid::Capabilities::default() | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    if kernel.needs_subgroups() {
+        capabilities |= naga::valid::Capabilities::SUBGROUP;
+    }
     let mut validator =
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities);
+    if kernel.needs_subgroups() {
+        // What `wgpu::Features::SUBGROUP` grants compute shaders.
+        validator
+            .subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
+    }
     let info = validator
         .validate(&module)
         .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));

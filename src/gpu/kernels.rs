@@ -15,6 +15,7 @@ pub enum Kernel {
     Matmul,
     MatmulRows,
     Matvec,
+    MatvecSubgroup,
     MatvecRows,
     BiasAdd,
     Add,
@@ -30,10 +31,18 @@ pub enum Kernel {
     EncoderAttention,
 }
 
+/// A kernel's text: `shaders/<name>.wgsl` as `build.rs` ships it (comments and indentation
+/// dropped, lines kept).
+macro_rules! shader {
+    ($name:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/", $name, ".wgsl"))
+    };
+}
+
 /// Decodes weights of any storage dtype; prepended to the kernels that read one.
-const WEIGHTS: &str = include_str!("../../shaders/weights.wgsl");
+const WEIGHTS: &str = shader!("weights");
 /// What the linear kernels do with a finished dot product; prepended to them.
-const EPILOGUE: &str = include_str!("../../shaders/epilogue.wgsl");
+const EPILOGUE: &str = shader!("epilogue");
 
 /// What a linear kernel does with its dot products (`shaders/epilogue.wgsl`), so the residual
 /// add and the gated MLP's activation cost no dispatch of their own.
@@ -49,7 +58,7 @@ pub enum Epilogue {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 20] = [
+    pub const ALL: [Kernel; 21] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -57,6 +66,7 @@ impl Kernel {
         Kernel::Matmul,
         Kernel::MatmulRows,
         Kernel::Matvec,
+        Kernel::MatvecSubgroup,
         Kernel::MatvecRows,
         Kernel::BiasAdd,
         Kernel::Add,
@@ -81,6 +91,7 @@ impl Kernel {
             Kernel::Matmul => "matmul",
             Kernel::MatmulRows => "matmul_rows",
             Kernel::Matvec => "matvec",
+            Kernel::MatvecSubgroup => "matvec_subgroup",
             Kernel::MatvecRows => "matvec_rows",
             Kernel::BiasAdd => "bias_add",
             Kernel::Add => "add",
@@ -99,26 +110,27 @@ impl Kernel {
 
     fn file(self) -> &'static str {
         match self {
-            Kernel::Embedding => include_str!("../../shaders/embedding.wgsl"),
-            Kernel::RmsNorm => include_str!("../../shaders/rms_norm.wgsl"),
-            Kernel::Rope => include_str!("../../shaders/rope.wgsl"),
-            Kernel::RopeQkv => include_str!("../../shaders/rope_qkv.wgsl"),
-            Kernel::Matmul => include_str!("../../shaders/matmul.wgsl"),
-            Kernel::MatmulRows => include_str!("../../shaders/matmul_rows.wgsl"),
-            Kernel::Matvec => include_str!("../../shaders/matvec.wgsl"),
-            Kernel::MatvecRows => include_str!("../../shaders/matvec_rows.wgsl"),
-            Kernel::BiasAdd => include_str!("../../shaders/bias_add.wgsl"),
-            Kernel::Add => include_str!("../../shaders/add.wgsl"),
-            Kernel::SiluMul => include_str!("../../shaders/silu_mul.wgsl"),
-            Kernel::Softmax => include_str!("../../shaders/softmax.wgsl"),
-            Kernel::Attention => include_str!("../../shaders/attention.wgsl"),
-            Kernel::Copy => include_str!("../../shaders/copy.wgsl"),
-            Kernel::Argmax => include_str!("../../shaders/argmax.wgsl"),
-            Kernel::TopK => include_str!("../../shaders/top_k.wgsl"),
-            Kernel::RepetitionPenalty => include_str!("../../shaders/repetition_penalty.wgsl"),
-            Kernel::LayerNorm => include_str!("../../shaders/layer_norm.wgsl"),
-            Kernel::Gelu => include_str!("../../shaders/gelu.wgsl"),
-            Kernel::EncoderAttention => include_str!("../../shaders/encoder_attention.wgsl"),
+            Kernel::Embedding => shader!("embedding"),
+            Kernel::RmsNorm => shader!("rms_norm"),
+            Kernel::Rope => shader!("rope"),
+            Kernel::RopeQkv => shader!("rope_qkv"),
+            Kernel::Matmul => shader!("matmul"),
+            Kernel::MatmulRows => shader!("matmul_rows"),
+            Kernel::Matvec => shader!("matvec"),
+            Kernel::MatvecSubgroup => shader!("matvec_subgroup"),
+            Kernel::MatvecRows => shader!("matvec_rows"),
+            Kernel::BiasAdd => shader!("bias_add"),
+            Kernel::Add => shader!("add"),
+            Kernel::SiluMul => shader!("silu_mul"),
+            Kernel::Softmax => shader!("softmax"),
+            Kernel::Attention => shader!("attention"),
+            Kernel::Copy => shader!("copy"),
+            Kernel::Argmax => shader!("argmax"),
+            Kernel::TopK => shader!("top_k"),
+            Kernel::RepetitionPenalty => shader!("repetition_penalty"),
+            Kernel::LayerNorm => shader!("layer_norm"),
+            Kernel::Gelu => shader!("gelu"),
+            Kernel::EncoderAttention => shader!("encoder_attention"),
         }
     }
 
@@ -131,6 +143,7 @@ impl Kernel {
                 | Kernel::Matmul
                 | Kernel::MatmulRows
                 | Kernel::Matvec
+                | Kernel::MatvecSubgroup
                 | Kernel::MatvecRows
                 | Kernel::BiasAdd
                 | Kernel::LayerNorm
@@ -141,8 +154,17 @@ impl Kernel {
     pub fn is_linear(self) -> bool {
         matches!(
             self,
-            Kernel::Matmul | Kernel::MatmulRows | Kernel::Matvec | Kernel::MatvecRows
+            Kernel::Matmul
+                | Kernel::MatmulRows
+                | Kernel::Matvec
+                | Kernel::MatvecSubgroup
+                | Kernel::MatvecRows
         )
+    }
+
+    /// Whether the kernel uses subgroup operations, which need `wgpu::Features::SUBGROUP`.
+    pub fn needs_subgroups(self) -> bool {
+        self == Kernel::MatvecSubgroup
     }
 
     /// The complete WGSL module.
@@ -164,6 +186,7 @@ impl Kernel {
             | Kernel::Matmul
             | Kernel::MatmulRows
             | Kernel::Matvec
+            | Kernel::MatvecSubgroup
             | Kernel::MatvecRows
             | Kernel::SiluMul
             | Kernel::LayerNorm => (2, 1),

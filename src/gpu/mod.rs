@@ -214,6 +214,9 @@ pub struct GpuOptions {
     pub force_fallback_adapter: bool,
     /// The kernels of `linear`; by default chosen by the adapter's type.
     pub linear: LinearKernels,
+    /// Reduce in workgroup memory even where the adapter has subgroup operations (which
+    /// [`LinearKernels::Workgroup`]'s one-token kernel otherwise uses): tests the fallback.
+    pub without_subgroups: bool,
 }
 
 /// Which kernels multiply activations by a weight matrix.
@@ -254,10 +257,17 @@ impl Gpu {
             .map_err(|e| Error::NoAdapter(e.to_string()))?;
         let adapter_info = adapter.get_info();
         let limits = adapter.limits();
+        // wgpu offers subgroups natively only (Vulkan, Metal, DX12), not yet in browsers.
+        let subgroups =
+            !options.without_subgroups && adapter.features().contains(wgpu::Features::SUBGROUP);
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("hearth"),
-                required_features: wgpu::Features::empty(),
+                required_features: if subgroups {
+                    wgpu::Features::SUBGROUP
+                } else {
+                    wgpu::Features::empty()
+                },
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -277,6 +287,8 @@ impl Gpu {
         };
         let linear = if row_per_invocation {
             (Kernel::MatvecRows, Kernel::MatmulRows)
+        } else if subgroups {
+            (Kernel::MatvecSubgroup, Kernel::Matmul)
         } else {
             (Kernel::Matvec, Kernel::Matmul)
         };
@@ -334,6 +346,11 @@ impl Gpu {
 
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    /// Whether the one-token linear kernel reduces with subgroup operations.
+    pub fn uses_subgroups(&self) -> bool {
+        self.linear.0.needs_subgroups()
     }
 
     /// Bytes of activation buffers the arena holds.

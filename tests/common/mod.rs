@@ -16,18 +16,39 @@ pub fn gpu() -> Option<Gpu> {
     gpu_with(&GpuOptions::default())
 }
 
-/// The GPU with each decode matvec kernel, so both are tested on any adapter.
-pub fn gpus_per_linear_kernels() -> Vec<(LinearKernels, Gpu)> {
-    [LinearKernels::Workgroup, LinearKernels::RowPerInvocation]
-        .into_iter()
-        .filter_map(|linear| {
-            let options = GpuOptions {
-                linear,
-                ..Default::default()
-            };
-            Some((linear, gpu_with(&options)?))
-        })
-        .collect()
+/// The GPU with each family of linear kernels, labelled, so all are tested on any adapter:
+/// workgroup kernels reducing in workgroup memory, the same with subgroup operations (where
+/// the adapter has them: lavapipe does, so CI requires them), and row-per-invocation kernels.
+pub fn gpus_per_linear_kernels() -> Vec<(String, Gpu)> {
+    let configs = [
+        (LinearKernels::Workgroup, true),
+        (LinearKernels::Workgroup, false),
+        (LinearKernels::RowPerInvocation, true),
+    ];
+    let mut gpus = Vec::new();
+    for (linear, without_subgroups) in configs {
+        let options = GpuOptions {
+            linear,
+            without_subgroups,
+            ..Default::default()
+        };
+        let Some(gpu) = gpu_with(&options) else {
+            continue;
+        };
+        let label = if gpu.uses_subgroups() {
+            format!("{linear:?}+subgroups")
+        } else if !without_subgroups && linear == LinearKernels::Workgroup {
+            if std::env::var_os("CI").is_some() {
+                panic!("the adapter has no subgroup operations; CI's lavapipe has");
+            }
+            eprintln!("SKIPPED: subgroup kernels (the adapter has no subgroup operations)");
+            continue;
+        } else {
+            format!("{linear:?}")
+        };
+        gpus.push((label, gpu));
+    }
+    gpus
 }
 
 /// [`gpu`] with options.
