@@ -1,6 +1,6 @@
 //! Times single GPU ops at decode shapes (SmolLM2-135M), many dispatches per submit, so each
 //! figure is the cost of one dispatch inside a recorded forward pass.
-//! `cargo run --release --example ops_bench`
+//! `cargo run --release --example ops_bench [FILTER]`: FILTER keeps the ops whose label has it.
 
 use hearth::gpu::{Gpu, GpuOptions, LinearKernels};
 use hearth::ops::{AttentionShape, Backend};
@@ -27,6 +27,12 @@ fn time<F: FnMut(&mut Gpu)>(
     n: usize,
     mut op: F,
 ) {
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|filter| !label.contains(&filter))
+    {
+        return;
+    }
     for _ in 0..2 {
         op(gpu);
     }
@@ -112,7 +118,7 @@ fn main() {
     time(&mut gpu, &x576, "attention of 128 tokens", 5, |g| {
         drop(g.attention(&q128, &cache, 0, shape).unwrap());
     });
-    for pos in [128usize, 1024] {
+    for pos in [128usize, 1024, 4000] {
         let shape = AttentionShape {
             n_heads: 9,
             n_kv_heads: 3,

@@ -210,6 +210,11 @@ fn attention_over_the_kv_cache() {
         // Head dimensions past the attention kernel's 64 invocations.
         (3, 70, 4, 2, 128),
         (1, 9, 1, 1, 96),
+        // Few (token, head) pairs over many keys: the keys split across workgroups and
+        // combined (decode at 1.5K, a short prefill after 600, the most slices).
+        (1, 1500, 9, 3, 64),
+        (20, 600, 3, 1, 16),
+        (1, 20000, 1, 1, 4),
     ];
     for (seq, start_pos, n_heads, n_kv_heads, head_dim) in cases {
         let context = start_pos + seq + 1;

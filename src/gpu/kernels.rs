@@ -22,6 +22,7 @@ pub enum Kernel {
     SiluMul,
     Softmax,
     Attention,
+    AttentionCombine,
     Copy,
     Argmax,
     TopK,
@@ -58,7 +59,7 @@ pub enum Epilogue {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 21] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -73,6 +74,7 @@ impl Kernel {
         Kernel::SiluMul,
         Kernel::Softmax,
         Kernel::Attention,
+        Kernel::AttentionCombine,
         Kernel::Copy,
         Kernel::Argmax,
         Kernel::TopK,
@@ -98,6 +100,7 @@ impl Kernel {
             Kernel::SiluMul => "silu_mul",
             Kernel::Softmax => "softmax",
             Kernel::Attention => "attention",
+            Kernel::AttentionCombine => "attention_combine",
             Kernel::Copy => "copy",
             Kernel::Argmax => "argmax",
             Kernel::TopK => "top_k",
@@ -124,6 +127,7 @@ impl Kernel {
             Kernel::SiluMul => shader!("silu_mul"),
             Kernel::Softmax => shader!("softmax"),
             Kernel::Attention => shader!("attention"),
+            Kernel::AttentionCombine => shader!("attention_combine"),
             Kernel::Copy => shader!("copy"),
             Kernel::Argmax => shader!("argmax"),
             Kernel::TopK => shader!("top_k"),
@@ -199,7 +203,8 @@ impl Kernel {
             | Kernel::Copy
             | Kernel::Argmax
             | Kernel::TopK
-            | Kernel::RepetitionPenalty => (1, 1),
+            | Kernel::RepetitionPenalty
+            | Kernel::AttentionCombine => (1, 1),
             Kernel::Softmax | Kernel::Gelu => (0, 1),
         }
     }

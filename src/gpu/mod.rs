@@ -180,6 +180,22 @@ const ENCODER_MAX_HEAD_DIM: usize = 128;
 /// Bytes reserved per dispatch in the params buffer (covers every `Params` struct).
 const PARAMS_BYTES: u64 = 64;
 
+/// Keys per workgroup at least, when attention splits a (token, head)'s keys.
+const ATTENTION_SLICE: usize = 256;
+/// Fewer (token, head) pairs than this leave a GPU's cores idle: attention splits their keys.
+const ATTENTION_SPLIT_BELOW: usize = 64;
+/// The most slices per (token, head), which bounds the combine's work and scratch.
+const ATTENTION_MAX_SPLITS: usize = 64;
+
+/// How many workgroups share the keys of each of `items` (token, head) pairs over `kv_len`
+/// keys: 1 unless the pairs are few (decode) and the context long (flash-decoding).
+fn attention_splits(items: usize, kv_len: usize) -> usize {
+    if items >= ATTENTION_SPLIT_BELOW || kv_len < 2 * ATTENTION_SLICE {
+        return 1;
+    }
+    (kv_len / ATTENTION_SLICE).min(ATTENTION_MAX_SPLITS)
+}
+
 /// The device, its queue and everything cached against them.
 pub struct Gpu {
     device: wgpu::Device,
@@ -1112,10 +1128,26 @@ impl Backend for Gpu {
         let out = self.activation(seq, q.cols)?;
         let scale = 1.0 / (shape.head_dim as f32).sqrt();
         let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
+        let items = shape.n_heads * seq;
+        let splits = attention_splits(items, kv_len);
+        let slice_len = kv_len.div_ceil(splits);
+        // Split, the slices' partial sums are combined into `out` by a second dispatch.
+        let partials = if splits > 1 {
+            Some(self.activation(items * splits, shape.head_dim + 2)?)
+        } else {
+            None
+        };
+        let slices_out = partials.as_ref().unwrap_or(&out);
         self.dispatch(
             Kernel::Attention,
             None,
-            &[&q.buffer, &keys, &values, &scores.buffer, &out.buffer],
+            &[
+                &q.buffer,
+                &keys,
+                &values,
+                &scores.buffer,
+                &slices_out.buffer,
+            ],
             &[
                 u(seq),
                 u(kv_len),
@@ -1124,9 +1156,20 @@ impl Backend for Gpu {
                 u(shape.head_dim),
                 u(shape.start_pos),
                 scale.to_bits(),
+                u(splits),
+                u(slice_len),
             ],
-            self.grid(shape.n_heads * seq),
+            self.grid(items * splits),
         )?;
+        if let Some(partials) = &partials {
+            self.dispatch(
+                Kernel::AttentionCombine,
+                None,
+                &[&partials.buffer, &out.buffer],
+                &[u(items), u(shape.head_dim), u(splits)],
+                self.grid(items),
+            )?;
+        }
         Ok(out)
     }
 
