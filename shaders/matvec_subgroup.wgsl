@@ -1,23 +1,11 @@
-// matvec.wgsl on devices with subgroup operations: the same layout (8 rows of 32 invocations
-// per workgroup, the same loop over k), but a row's 32 partial sums are added by subgroup
-// shuffles instead of a five-step tree in workgroup memory.
+// matvec.wgsl on devices with subgroup operations: the same rows and loop
+// (matvec_row.wgsl), but a row's 32 partial sums are added by subgroup shuffles instead of a
+// five-step tree in workgroup memory.
 // An invocation's slot in the workgroup is taken from its subgroup and lane, not from
 // local_invocation_index, whose mapping to subgroups is not specified: so a subgroup of up to
 // 32 lanes lies within one row and one of 64 or more holds whole rows, whatever its size.
 // Assumes full subgroups (subgroup_size divides the 256 invocations), as on every GPU.
 
-struct Params {
-    n: u32,
-    k: u32,
-}
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;       // [k]
-@group(0) @binding(1) var<storage, read> w: array<u32>;       // [n, k], WEIGHT_DTYPE
-@group(0) @binding(2) var<storage, read_write> y: array<f32>; // [n], or [n / 2] for EPILOGUE 2
-@group(0) @binding(3) var<uniform> params: Params;
-
-const LANES: u32 = 32u;
-const ROWS: u32 = 8u;
 // One sum per subgroup, for subgroups shorter than a row.
 var<workgroup> subgroup_sums: array<f32, 256>;
 var<workgroup> row_sums: array<f32, ROWS>;
@@ -32,19 +20,7 @@ fn matvec_subgroup(@builtin(workgroup_id) wg: vec3<u32>,
     let lane = slot % LANES;
     let row_in_group = slot / LANES;
     let row = (wg.y * groups.x + wg.x) * ROWS + row_in_group;
-    var sum = 0.0;
-    if (row < params.n) {
-        let base = row * params.k;
-        let k4 = params.k & ~3u;
-        for (var c = lane * 4u; c < k4; c += LANES * 4u) {
-            let xs = vec4<f32>(x[c], x[c + 1u], x[c + 2u], x[c + 3u]);
-            sum += dot(weight4(base + c), xs);
-        }
-        // Plain-float rows of a length that is not a multiple of 4.
-        for (var c = k4 + lane; c < params.k; c += LANES) {
-            sum = fma(weight_at(base + c), x[c], sum);
-        }
-    }
+    var sum = row_partial(row, lane);
     // Butterfly over aligned groups of min(32, subgroup_size) lanes: afterwards every lane of
     // such a group holds its sum, the row's whole sum where subgroups have 32 lanes or more.
     for (var mask = min(LANES, subgroup_size) / 2u; mask > 0u; mask >>= 1u) {
@@ -66,14 +42,6 @@ fn matvec_subgroup(@builtin(workgroup_id) wg: vec3<u32>,
     if (lane != 0u || row >= params.n) {
         return;
     }
-    if (EPILOGUE == 2u) {
-        // Even rows are gates; the up row is the next one.
-        if (row % 2u == 0u) {
-            y[row / 2u] = gated_product(row_sums[row_in_group], row_sums[row_in_group + 1u]);
-        }
-    } else if (EPILOGUE == 1u) {
-        y[row] += row_sums[row_in_group];
-    } else {
-        y[row] = row_sums[row_in_group];
-    }
+    let up = row_sums[(row_in_group + 1u) % ROWS];
+    store_row(row, row_sums[row_in_group], up);
 }

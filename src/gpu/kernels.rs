@@ -44,6 +44,8 @@ macro_rules! shader {
 const WEIGHTS: &str = shader!("weights");
 /// What the linear kernels do with a finished dot product; prepended to them.
 const EPILOGUE: &str = shader!("epilogue");
+/// The rows, bindings and loop of the one-token workgroup kernels; prepended to them.
+const MATVEC_ROW: &str = shader!("matvec_row");
 
 /// What a linear kernel does with its dot products (`shaders/epilogue.wgsl`), so the residual
 /// add and the gated MLP's activation cost no dispatch of their own.
@@ -173,7 +175,12 @@ impl Kernel {
 
     /// The complete WGSL module.
     pub fn source(self) -> Cow<'static, str> {
-        if self.is_linear() {
+        if matches!(self, Kernel::Matvec | Kernel::MatvecSubgroup) {
+            Cow::Owned(format!(
+                "{WEIGHTS}\n{EPILOGUE}\n{MATVEC_ROW}\n{}",
+                self.file()
+            ))
+        } else if self.is_linear() {
             Cow::Owned(format!("{WEIGHTS}\n{EPILOGUE}\n{}", self.file()))
         } else if self.reads_weight() {
             Cow::Owned(format!("{WEIGHTS}\n{}", self.file()))
