@@ -1,6 +1,6 @@
 // The step between a fused q/k/v projection and attention, in one dispatch: splits each token's
 // row of qkv = [q | k | v] (widths n_heads, n_kv_heads, n_kv_heads times head_dim), rotates q
-// and k by the position embedding (exactly as `rope`), writes q out and k, v into the KV cache
+// and k by the position embedding (rope_pair.wgsl, as `rope`), writes q out and k, v into the KV cache
 // at the token's position. One invocation per rotated pair of q or k, or per value of v.
 
 struct Params {
@@ -12,7 +12,6 @@ struct Params {
     interleaved: u32,
 }
 
-@group(0) @binding(0) var<storage, read> table: array<f32>;        // [context, head_dim / 2, 2]
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;          // [seq, q_dim + 2 * kv_dim]
 @group(0) @binding(2) var<storage, read_write> q: array<f32>;      // [seq, q_dim]
 @group(0) @binding(3) var<storage, read_write> keys: array<f32>;   // [context, kv_dim]
@@ -47,27 +46,16 @@ fn rope_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) group
     }
     let head = j / half;
     let i = j % half;
-    var ia = i;
-    var ib = i + half;
-    if (params.interleaved != 0u) {
-        ia = 2u * i;
-        ib = ia + 1u;
-    }
+    let at = pair_offsets(i, half, params.interleaved != 0u);
     let src = row + select(0u, q_dim, is_key) + head * params.head_dim;
-    let angle = (pos * half + i) * 2u;
-    let c = table[angle];
-    let s = table[angle + 1u];
-    let a = qkv[src + ia];
-    let b = qkv[src + ib];
-    let ra = a * c - b * s;
-    let rb = a * s + b * c;
+    let turned = rotate_pair(qkv[src + at.x], qkv[src + at.y], pos, i, half);
     if (is_key) {
-        let dst = pos * kv_dim + head * params.head_dim;
-        keys[dst + ia] = ra;
-        keys[dst + ib] = rb;
+        let dst = pos * kv_dim + head * params.head_dim + at;
+        keys[dst.x] = turned.x;
+        keys[dst.y] = turned.y;
     } else {
-        let dst = t * q_dim + head * params.head_dim;
-        q[dst + ia] = ra;
-        q[dst + ib] = rb;
+        let dst = t * q_dim + head * params.head_dim + at;
+        q[dst.x] = turned.x;
+        q[dst.y] = turned.y;
     }
 }

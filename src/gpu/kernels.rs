@@ -46,6 +46,8 @@ const WEIGHTS: &str = shader!("weights");
 const EPILOGUE: &str = shader!("epilogue");
 /// The rows, bindings and loop of the one-token workgroup kernels; prepended to them.
 const MATVEC_ROW: &str = shader!("matvec_row");
+/// RoPE's pair offsets and rotation; prepended to the kernels that rotate.
+const ROPE_PAIR: &str = shader!("rope_pair");
 
 /// What a linear kernel does with its dot products (`shaders/epilogue.wgsl`), so the residual
 /// add and the gated MLP's activation cost no dispatch of their own.
@@ -175,7 +177,9 @@ impl Kernel {
 
     /// The complete WGSL module.
     pub fn source(self) -> Cow<'static, str> {
-        if matches!(self, Kernel::Matvec | Kernel::MatvecSubgroup) {
+        if matches!(self, Kernel::Rope | Kernel::RopeQkv) {
+            Cow::Owned(format!("{ROPE_PAIR}\n{}", self.file()))
+        } else if matches!(self, Kernel::Matvec | Kernel::MatvecSubgroup) {
             Cow::Owned(format!(
                 "{WEIGHTS}\n{EPILOGUE}\n{MATVEC_ROW}\n{}",
                 self.file()
