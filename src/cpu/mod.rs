@@ -1,17 +1,29 @@
-//! The CPU backend: every op through burn's pure-Rust `flex` backend. It is the reference the
-//! WGSL kernels are tested against, and the fallback where WebGPU is missing.
+//! The CPU backend: every op through burn's pure-Rust `flex` backend, except one-token
+//! projections, which stream the weights through plain dot-product loops ([`matrix`]). It is the
+//! reference the WGSL kernels are tested against, and the fallback where WebGPU is missing.
 
-use burn::tensor::{activation, Bool, Device, Int, Tensor, TensorData};
+mod matrix;
+
+use std::cell::OnceCell;
+
+use burn::tensor::{activation, Bool, Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::weights::TensorView;
+use matrix::Matrix;
 
-/// Weights are widened to f32 here: the CPU path trades memory for simplicity.
+/// Up to this many rows `linear` reads the weights itself, once per call; longer inputs go to
+/// burn's gemm, which wins once each weight is used by enough rows.
+const MAX_STREAMED_ROWS: usize = 4;
+
 pub struct CpuWeight {
-    /// `[rows, cols]`; 1-D checkpoint tensors are `[1, n]`.
-    tensor: Tensor<2>,
+    /// `[rows, cols]`; 1-D checkpoint tensors are `[1, n]`. Q8_0 and Q4_0 stay quantized.
+    matrix: Matrix,
     shape: Vec<usize>,
+    /// The f32 burn tensor the element-wise ops read (norm weights, biases, RoPE tables), made
+    /// on first use; projections and embedding tables never make one.
+    tensor: OnceCell<Tensor<2>>,
 }
 
 pub struct CpuKvCache {
@@ -41,6 +53,15 @@ impl Cpu {
 
     fn make(&self, data: Vec<f32>, rows: usize, cols: usize) -> Tensor<2> {
         Tensor::from_data(TensorData::new(data, [rows, cols]), &self.device)
+    }
+
+    /// `w` as an f32 burn tensor, made (and counted) on first use.
+    fn dense<'w>(&mut self, w: &'w CpuWeight) -> &'w Tensor<2> {
+        w.tensor.get_or_init(|| {
+            let (rows, cols) = (w.matrix.rows(), w.matrix.cols());
+            self.memory.weights += (rows * cols * 4) as u64;
+            self.make(w.matrix.to_f32(), rows, cols)
+        })
     }
 
     fn last_row_values(&self, x: &Tensor<2>) -> Result<Vec<f32>> {
@@ -74,10 +95,12 @@ impl Backend for Cpu {
             [n] => (1, n),
             [rows, ref rest @ ..] => (rows, rest.iter().product()),
         };
-        self.memory.weights += (rows * cols * 4) as u64;
+        let matrix = Matrix::new(view, rows, cols);
+        self.memory.weights += matrix.bytes();
         Ok(CpuWeight {
-            tensor: self.make(view.to_f32(), rows, cols),
+            matrix,
             shape: view.shape.to_vec(),
+            tensor: OnceCell::new(),
         })
     }
 
@@ -111,15 +134,16 @@ impl Backend for Cpu {
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::TokenOutOfRange { id, vocab });
         }
-        let ids: Vec<i64> = ids.iter().map(|&id| id as i64).collect();
-        let n = ids.len();
-        let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [n]), &self.device);
-        Ok(table.tensor.clone().select(0, ids))
+        let mut rows = Vec::with_capacity(ids.len() * table.matrix.cols());
+        for &id in ids {
+            table.matrix.extend_with_row(id as usize, &mut rows);
+        }
+        Ok(self.make(rows, ids.len(), table.matrix.cols()))
     }
 
     fn rms_norm(&mut self, x: &Tensor<2>, weight: &CpuWeight, eps: f32) -> Result<Tensor<2>> {
         let [rows, cols] = x.dims();
-        let width = weight.tensor.dims()[1];
+        let width = weight.matrix.cols();
         if width == 0 || (rows * cols) % width != 0 {
             return Err(Error::InvalidArgument(format!(
                 "rms_norm: weight of {width} does not divide a [{rows}, {cols}] input"
@@ -127,19 +151,25 @@ impl Backend for Cpu {
         }
         let x2: Tensor<2> = x.clone().reshape([rows * cols / width, width]);
         let mean_square = x2.clone().powi_scalar(2).mean_dim(1);
-        let normed = x2 * mean_square.add_scalar(eps).sqrt().recip() * weight.tensor.clone();
+        let normed = x2 * mean_square.add_scalar(eps).sqrt().recip() * self.dense(weight).clone();
         Ok(normed.reshape([rows, cols]))
     }
 
     fn linear(&mut self, x: &Tensor<2>, w: &CpuWeight) -> Result<Tensor<2>> {
-        let k = w.tensor.dims()[1];
-        if x.dims()[1] != k {
+        let [rows, k] = x.dims();
+        let (out_cols, cols) = (w.matrix.rows(), w.matrix.cols());
+        if k != cols {
             return Err(Error::InvalidArgument(format!(
-                "linear: input has {} columns, weight expects {k}",
-                x.dims()[1]
+                "linear: input has {k} columns, weight expects {cols}"
             )));
         }
-        Ok(x.clone().matmul(w.tensor.clone().transpose()))
+        if rows > MAX_STREAMED_ROWS {
+            let weight = self.make(w.matrix.to_f32(), out_cols, cols);
+            return Ok(x.clone().matmul(weight.transpose()));
+        }
+        let mut out = vec![0.0; rows * out_cols];
+        w.matrix.multiply_rows(&to_vec(x.clone())?, &mut out);
+        Ok(self.make(out, rows, out_cols))
     }
 
     fn linear_add(&mut self, x: &Tensor<2>, w: &CpuWeight, out: &mut Tensor<2>) -> Result<()> {
@@ -170,7 +200,7 @@ impl Backend for Cpu {
     }
 
     fn add_bias(&mut self, x: &mut Tensor<2>, bias: &CpuWeight) -> Result<()> {
-        *x = x.clone() + bias.tensor.clone();
+        *x = x.clone() + self.dense(bias).clone();
         Ok(())
     }
 
@@ -193,7 +223,7 @@ impl Backend for Cpu {
     ) -> Result<()> {
         let [seq, cols] = x.dims();
         let half = head_dim / 2;
-        let positions = table.tensor.dims()[0];
+        let positions = table.matrix.rows();
         if !head_dim.is_multiple_of(2) || cols % head_dim != 0 || start_pos + seq > positions {
             return Err(Error::InvalidArgument(format!(
                 "rope: head_dim {head_dim}, {cols} columns, positions {start_pos}..{} of {positions}",
@@ -201,8 +231,8 @@ impl Backend for Cpu {
             )));
         }
         let n_heads = cols / head_dim;
-        let angles: Tensor<3> = table
-            .tensor
+        let angles: Tensor<3> = self
+            .dense(table)
             .clone()
             .slice([start_pos..start_pos + seq, 0..head_dim])
             .reshape([seq, half, 2]);
@@ -407,7 +437,8 @@ impl Backend for Cpu {
         eps: f32,
     ) -> Result<Tensor<2>> {
         let [rows, cols] = x.dims();
-        if weight.tensor.dims() != [1, cols] || bias.tensor.dims() != [1, cols] {
+        let width = |w: &CpuWeight| (w.matrix.rows(), w.matrix.cols());
+        if width(weight) != (1, cols) || width(bias) != (1, cols) {
             return Err(Error::InvalidArgument(format!(
                 "layer_norm: weight {:?} and bias {:?} for a [{rows}, {cols}] input",
                 weight.shape, bias.shape
@@ -416,7 +447,7 @@ impl Backend for Cpu {
         let centered = x.clone() - x.clone().mean_dim(1);
         let variance = centered.clone().powi_scalar(2).mean_dim(1);
         let normed = centered * variance.add_scalar(eps).sqrt().recip();
-        Ok(normed * weight.tensor.clone() + bias.tensor.clone())
+        Ok(normed * self.dense(weight).clone() + self.dense(bias).clone())
     }
 
     fn gelu(&mut self, x: &mut Tensor<2>) -> Result<()> {

@@ -1,0 +1,286 @@
+//! Weight matrices in the layout the CPU's one-token `linear` streams through.
+//!
+//! A decode step multiplies each weight matrix by a single row, so it is bound by how fast the
+//! weights can be read: gemm's packing buys nothing there, and in wasm burn's gemm reached about
+//! half the speed of the plain dot-product loops below. Those loops keep independent per-lane
+//! sums, so LLVM turns them into SIMD (wasm simd128, SSE/AVX natively) without `unsafe`.
+//!
+//! Q8_0 and Q4_0 stay quantized (a quarter and an eighth of f32's bytes); their f16 block scales
+//! are widened to f32 once, at load. Other types are widened to f32.
+
+use half::f16;
+
+use crate::weights::{DType, TensorView};
+
+/// ggml's block length for Q8_0 and Q4_0.
+const BLOCK: usize = 32;
+
+enum Values {
+    F32(Vec<f32>),
+    /// One i8 per value, one scale per block.
+    Q8_0 {
+        scales: Vec<f32>,
+        quants: Vec<i8>,
+    },
+    /// Two 4-bit values per byte, ggml's order: byte `j` of a block holds value `j` in its low
+    /// nibble and value `j + 16` in its high nibble; values are `scale * (nibble - 8)`.
+    Q4_0 {
+        scales: Vec<f32>,
+        nibbles: Vec<u8>,
+    },
+}
+
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    values: Values,
+}
+
+impl Matrix {
+    /// `view` as `[rows, cols]`; its element count must be `rows * cols`.
+    pub fn new(view: TensorView<'_>, rows: usize, cols: usize) -> Self {
+        let blocks_fit = cols.is_multiple_of(BLOCK);
+        let values = match view.dtype {
+            DType::Q8_0 if blocks_fit => {
+                let (scales, quants) = view
+                    .bytes
+                    .chunks_exact(34)
+                    .map(|b| (scale_of(b), b[2..].iter().map(|&q| q as i8)))
+                    .fold((Vec::new(), Vec::new()), |(mut s, mut q), (d, qs)| {
+                        s.push(d);
+                        q.extend(qs);
+                        (s, q)
+                    });
+                Values::Q8_0 { scales, quants }
+            }
+            DType::Q4_0 if blocks_fit => {
+                let blocks = view.bytes.chunks_exact(18);
+                Values::Q4_0 {
+                    scales: blocks.clone().map(scale_of).collect(),
+                    nibbles: blocks.flat_map(|b| b[2..].iter().copied()).collect(),
+                }
+            }
+            _ => Values::F32(view.to_f32()),
+        };
+        Self { rows, cols, values }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        let bytes = match &self.values {
+            Values::F32(v) => v.len() * 4,
+            Values::Q8_0 { scales, quants } => scales.len() * 4 + quants.len(),
+            Values::Q4_0 { scales, nibbles } => scales.len() * 4 + nibbles.len(),
+        };
+        bytes as u64
+    }
+
+    /// Row `r` as f32 values, appended to `out`.
+    pub fn extend_with_row(&self, r: usize, out: &mut Vec<f32>) {
+        let (start, end) = (r * self.cols, (r + 1) * self.cols);
+        match &self.values {
+            Values::F32(v) => out.extend_from_slice(&v[start..end]),
+            Values::Q8_0 { scales, quants } => {
+                let blocks = scales[start / BLOCK..end / BLOCK]
+                    .iter()
+                    .zip(quants[start..end].chunks_exact(BLOCK));
+                for (&d, qs) in blocks {
+                    out.extend(qs.iter().map(|&q| q as f32 * d));
+                }
+            }
+            Values::Q4_0 { scales, nibbles } => {
+                let blocks = scales[start / BLOCK..end / BLOCK]
+                    .iter()
+                    .zip(nibbles[start / 2..end / 2].chunks_exact(BLOCK / 2));
+                for (&d, qs) in blocks {
+                    out.extend(qs.iter().map(|&q| d * ((q & 15) as i32 - 8) as f32));
+                    out.extend(qs.iter().map(|&q| d * ((q >> 4) as i32 - 8) as f32));
+                }
+            }
+        }
+    }
+
+    /// Every value as f32, row-major.
+    pub fn to_f32(&self) -> Vec<f32> {
+        if let Values::F32(v) = &self.values {
+            return v.clone();
+        }
+        let mut out = Vec::with_capacity(self.rows * self.cols);
+        for r in 0..self.rows {
+            self.extend_with_row(r, &mut out);
+        }
+        out
+    }
+
+    /// `out[t * rows + r] = dot(row r, x[t * cols..][..cols])` for every row `t` of `x`. Each
+    /// weight row is read once and multiplied with all rows of `x` while it is in cache.
+    pub fn multiply_rows(&self, x: &[f32], out: &mut [f32]) {
+        let (rows, cols) = (self.rows, self.cols);
+        let n = x.len() / cols;
+        debug_assert!(x.len() == n * cols && out.len() == n * rows);
+        let inputs = x.chunks_exact(cols);
+        match &self.values {
+            Values::F32(v) => {
+                for (r, w) in v.chunks_exact(cols).enumerate() {
+                    for (t, x) in inputs.clone().enumerate() {
+                        out[t * rows + r] = dot_f32(w, x);
+                    }
+                }
+            }
+            Values::Q8_0 { scales, quants } => {
+                let per_row = cols / BLOCK;
+                let weights = scales.chunks_exact(per_row).zip(quants.chunks_exact(cols));
+                for (r, (s, q)) in weights.enumerate() {
+                    for (t, x) in inputs.clone().enumerate() {
+                        out[t * rows + r] = dot_q8_0(s, q, x);
+                    }
+                }
+            }
+            Values::Q4_0 { scales, nibbles } => {
+                let per_row = cols / BLOCK;
+                let weights = scales
+                    .chunks_exact(per_row)
+                    .zip(nibbles.chunks_exact(cols / 2));
+                for (r, (s, q)) in weights.enumerate() {
+                    for (t, x) in inputs.clone().enumerate() {
+                        out[t * rows + r] = dot_q4_0(s, q, x);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn scale_of(block: &[u8]) -> f32 {
+    f16::from_le_bytes([block[0], block[1]]).to_f32()
+}
+
+/// Sums per lane, so the loops vectorize without reassociating floats; `LANES` wide enough to
+/// hide the add latency.
+const LANES: usize = 16;
+
+fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let (w_chunks, x_chunks) = (w.chunks_exact(LANES), x.chunks_exact(LANES));
+    let tail: f32 = (w_chunks.remainder().iter())
+        .zip(x_chunks.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (w, x) in w_chunks.zip(x_chunks) {
+        for l in 0..LANES {
+            acc[l] += w[l] * x[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+fn dot_q8_0(scales: &[f32], quants: &[i8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    for ((&d, q), x) in scales
+        .iter()
+        .zip(quants.chunks_exact(BLOCK))
+        .zip(x.chunks_exact(BLOCK))
+    {
+        let mut block = [0f32; LANES];
+        for l in 0..LANES {
+            block[l] = q[l] as f32 * x[l] + q[LANES + l] as f32 * x[LANES + l];
+        }
+        for l in 0..LANES {
+            acc[l] += d * block[l];
+        }
+    }
+    acc.iter().sum()
+}
+
+fn dot_q4_0(scales: &[f32], nibbles: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    for ((&d, q), x) in scales
+        .iter()
+        .zip(nibbles.chunks_exact(BLOCK / 2))
+        .zip(x.chunks_exact(BLOCK))
+    {
+        let mut block = [0f32; LANES];
+        for l in 0..LANES {
+            let (low, high) = ((q[l] & 15) as i32 - 8, (q[l] >> 4) as i32 - 8);
+            block[l] = low as f32 * x[l] + high as f32 * x[LANES + l];
+        }
+        for l in 0..LANES {
+            acc[l] += d * block[l];
+        }
+    }
+    acc.iter().sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant;
+
+    /// Deterministic values in [-1, 1).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn f32_bytes(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    /// Every supported layout against f64 dot products of the dequantized reference, for 1 and 3
+    /// input rows and a row length with a tail after the last full lane group.
+    #[test]
+    fn multiply_rows_matches_the_dequantized_reference() {
+        let (rows, cols) = (7, 96);
+        let f32_values = values(rows * cols, 1);
+        let tail_values = values(rows * 37, 2);
+        let cases = [
+            (DType::F32, f32_bytes(&f32_values), cols),
+            (DType::F32, f32_bytes(&tail_values), 37),
+            (DType::Q8_0, quant::quantize(DType::Q8_0, &f32_values), cols),
+            (DType::Q4_0, quant::quantize(DType::Q4_0, &f32_values), cols),
+        ];
+        for (dtype, bytes, cols) in cases {
+            let shape = [rows, cols];
+            let view = TensorView {
+                dtype,
+                shape: &shape,
+                bytes: &bytes,
+            };
+            let reference = view.to_f32();
+            let matrix = Matrix::new(view, rows, cols);
+            assert_eq!(matrix.to_f32(), reference, "{dtype:?} dequantization");
+            for n in [1, 3] {
+                let x = values(n * cols, 3 + n as u32);
+                let mut out = vec![0.0; n * rows];
+                matrix.multiply_rows(&x, &mut out);
+                for t in 0..n {
+                    for r in 0..rows {
+                        let expected: f64 = (0..cols)
+                            .map(|c| reference[r * cols + c] as f64 * x[t * cols + c] as f64)
+                            .sum();
+                        let got = out[t * rows + r] as f64;
+                        assert!(
+                            (got - expected).abs() < 1e-5,
+                            "{dtype:?} n={n} row {r}: {got} vs {expected}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
