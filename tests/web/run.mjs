@@ -351,7 +351,7 @@ test('a second load is served from Cache Storage (no weight requests); cache lis
   assert(out.deleted && out.after === null, 'deleted');
 });
 
-test('device "cpu" gives the same greedy ids', async () => {
+test('device "cpu" gives the same greedy ids, and the quantized references\' ids and logits', async () => {
   const ref = await reference('mistral-f32');
   const out = await inPage(async (hearth, { url, ids }) => {
     const engine = await hearth.Engine.load(url, { device: 'cpu' });
@@ -360,6 +360,19 @@ test('device "cpu" gives the same greedy ids', async () => {
   }, { url: `${base}/models/mistral-f32/`, ids: ref.prompt_ids });
   assertEqual(out.backend, 'cpu', 'backend');
   assertEqual(out.ids, ref.greedy_ids, 'greedy ids');
+  // Q8_0 and Q4_0 stay quantized on the CPU and go through the wasm SIMD dot products.
+  for (const quantize of ['q8_0', 'q4_0']) {
+    const quantRef = await ggufReference(`llama-f32.${quantize}`);
+    const quantized = await inPage(async (hearth, { url, ids, quantize }) => {
+      const engine = await hearth.Engine.load(url, { device: 'cpu', quantize });
+      const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+      const logits = Array.from(await engine.logits(ids));
+      await engine.dispose();
+      return { ids: result.ids, logits };
+    }, { url: `${base}/models/llama-f32/`, ids: quantRef.prompt_ids, quantize });
+    assertEqual(quantized.ids, quantRef.greedy_ids, `${quantize}: greedy ids`);
+    assertClose(quantized.logits, quantRef.logits.at(-1), 1e-3, `${quantize}: logits`);
+  }
 });
 
 test('wasm modules: WebGPU fetches only the small module; the CPU device fetches the one with burn', async () => {
