@@ -13,10 +13,6 @@ use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::weights::TensorView;
 use matrix::Matrix;
 
-/// Up to this many rows `linear` reads the weights itself, once per call; longer inputs go to
-/// burn's gemm, which wins once each weight is used by enough rows.
-const MAX_STREAMED_ROWS: usize = 4;
-
 pub struct CpuWeight {
     /// `[rows, cols]`; 1-D checkpoint tensors are `[1, n]`. Q8_0 and Q4_0 stay quantized.
     matrix: Matrix,
@@ -163,7 +159,7 @@ impl Backend for Cpu {
                 "linear: input has {k} columns, weight expects {cols}"
             )));
         }
-        if rows > MAX_STREAMED_ROWS {
+        if !matrix::multiplies_fastest(rows) {
             let weight = self.make(w.matrix.to_f32(), out_cols, cols);
             return Ok(x.clone().matmul(weight.transpose()));
         }
