@@ -124,6 +124,9 @@ impl Matrix {
     /// weight row is read once and multiplied with all rows of `x` while it is in cache.
     pub fn multiply_rows(&self, x: &[f32], out: &mut [f32]) {
         let (rows, cols) = (self.rows, self.cols);
+        if cols == 0 {
+            return out.fill(0.0);
+        }
         let n = x.len() / cols;
         debug_assert!(x.len() == n * cols && out.len() == n * rows);
         if n > MAX_STREAMED_ROWS {
@@ -408,7 +411,7 @@ mod tests {
 
     /// Every supported layout against f64 dot products of the dequantized reference, for 1 and 3
     /// input rows (streamed) and 9 (tiled, with partial tiles: 7 weight rows, 9 inputs), and a
-    /// row length with a tail after the last full lane group.
+    /// row length with a tail after the last full lane group (and rows of length 0).
     #[test]
     fn multiply_rows_matches_the_dequantized_reference() {
         let (rows, cols) = (7, 96);
@@ -417,6 +420,7 @@ mod tests {
         let cases = [
             (DType::F32, f32_bytes(&f32_values), cols),
             (DType::F32, f32_bytes(&tail_values), 37),
+            (DType::F32, Vec::new(), 0),
             (DType::Q8_0, quant::quantize(DType::Q8_0, &f32_values), cols),
             (DType::Q4_0, quant::quantize(DType::Q4_0, &f32_values), cols),
         ];
@@ -430,7 +434,7 @@ mod tests {
             let reference = view.to_f32();
             let matrix = Matrix::new(view, rows, cols);
             assert_eq!(matrix.to_f32(), reference, "{dtype:?} dequantization");
-            for n in [1, 3, 9] {
+            for n in [0, 1, 3, 9] {
                 let x = values(n * cols, 3 + n as u32);
                 let mut out = vec![0.0; n * rows];
                 matrix.multiply_rows(&x, &mut out);

@@ -126,7 +126,7 @@ impl Backend for Cpu {
     }
 
     fn embedding(&mut self, table: &CpuWeight, ids: &[u32]) -> Result<Tensor<2>> {
-        let vocab = table.shape[0];
+        let vocab = table.matrix.rows();
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= vocab) {
             return Err(Error::TokenOutOfRange { id, vocab });
         }
