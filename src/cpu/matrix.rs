@@ -1,9 +1,10 @@
-//! Weight matrices in the layout the CPU's one-token `linear` streams through.
+//! Weight matrices as the CPU's `linear` holds them, and the loops that multiply by them.
 //!
 //! A decode step multiplies each weight matrix by a single row, so it is bound by how fast the
-//! weights can be read: gemm's packing buys nothing there, and in wasm burn's gemm reached about
-//! half the speed of the plain dot-product loops below: wasm simd128 written out, and elsewhere
-//! loops that LLVM vectorizes for the target.
+//! weights can be read: gemm's packing buys nothing there, and in wasm burn's gemm decoded at
+//! about half the speed of the dot products below. In wasm, prompts go through a register tile
+//! here too. The loops are wasm simd128 written out, elsewhere plain loops that LLVM vectorizes
+//! for the target.
 //!
 //! Q8_0 and Q4_0 stay quantized (a quarter and an eighth of f32's bytes); their f16 block scales
 //! are widened to f32 once, at load. Other types are widened to f32.
@@ -11,6 +12,10 @@
 use half::f16;
 
 use crate::weights::{DType, TensorView};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use portable::{dot_f32, dot_q4_0, dot_q8_0, tile};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use simd128::{dot_f32, dot_q4_0, dot_q8_0, tile};
 
 /// ggml's block length for Q8_0 and Q4_0.
 const BLOCK: usize = 32;
@@ -163,9 +168,7 @@ impl Matrix {
             }
         }
     }
-}
 
-impl Matrix {
     /// `multiply_rows` for many rows of `x`: pairs of weight rows (dequantized once) against
     /// four input rows at a time, so each load feeds several products. Partial tiles repeat
     /// their last row and drop the extra results.
@@ -203,8 +206,8 @@ impl Matrix {
 pub const MAX_STREAMED_ROWS: usize = 4;
 
 /// Whether `multiply_rows` is the fastest way here to multiply `n` input rows. In wasm it always
-/// is (prefill went from 34 to 54 tok/s end to end in Chromium when `tile` replaced burn's gemm); natively gemm's
-/// AVX kernels win once the weights are reused across more than a few rows.
+/// is (prefill went from 34 to 54 tok/s end to end in Chromium when `tile` replaced burn's
+/// gemm); natively gemm's AVX kernels win once the weights are reused by more than a few rows.
 pub fn multiplies_fastest(n: usize) -> bool {
     cfg!(all(target_arch = "wasm32", target_feature = "simd128")) || n <= MAX_STREAMED_ROWS
 }
@@ -217,11 +220,6 @@ const TILE_INPUTS: usize = 4;
 fn scale_of(block: &[u8]) -> f32 {
     f16::from_le_bytes([block[0], block[1]]).to_f32()
 }
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-use portable::{dot_f32, dot_q4_0, dot_q8_0, tile};
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use simd128::{dot_f32, dot_q4_0, dot_q8_0, tile};
 
 /// Loops with a sum per lane, so LLVM vectorizes them for the target without reassociating
 /// floats.
