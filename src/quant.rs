@@ -44,20 +44,31 @@ fn scale_q3k(scales: &[u8], i: usize) -> u8 {
     low | (high << 4)
 }
 
+/// Q8_0's values: a block's 32 quants (signed bytes) times its scale `d`.
+pub fn q8_0_values(d: f32, quants: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    quants.iter().map(move |&q| q as i8 as f32 * d)
+}
+
+/// Q4_0's values from a block's 16 packed bytes: the low nibbles are values 0..16, the high
+/// nibbles 16..32, each `d * (nibble - 8)`.
+pub fn q4_0_values(d: f32, nibbles: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    let value = move |nibble: u8| d * (nibble as i32 - 8) as f32;
+    let low = nibbles.iter().map(move |&q| value(q & 15));
+    low.chain(nibbles.iter().map(move |&q| value(q >> 4)))
+}
+
 /// Dequantizes one block of `dtype` into `out` (block_size values).
 fn dequantize_block(dtype: DType, b: &[u8], out: &mut [f32]) {
     match dtype {
         DType::F32 | DType::F16 | DType::BF16 => unreachable!("not a block format"),
         DType::Q8_0 => {
-            let d = half_at(b, 0);
-            for (e, y) in out.iter_mut().enumerate() {
-                *y = b[2 + e] as i8 as f32 * d;
+            for (y, v) in out.iter_mut().zip(q8_0_values(half_at(b, 0), &b[2..])) {
+                *y = v;
             }
         }
         DType::Q4_0 => {
-            let d = half_at(b, 0);
-            for (e, y) in out.iter_mut().enumerate() {
-                *y = d * (nibble32(&b[2..], e) as i32 - 8) as f32;
+            for (y, v) in out.iter_mut().zip(q4_0_values(half_at(b, 0), &b[2..])) {
+                *y = v;
             }
         }
         DType::Q4_1 => {

@@ -11,6 +11,7 @@
 
 use half::f16;
 
+use crate::quant;
 use crate::weights::{DType, TensorView};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use portable::{dot_f32, dot_q4_0, dot_q8_0, tile};
@@ -22,16 +23,12 @@ const BLOCK: usize = 32;
 
 enum Values {
     F32(Vec<f32>),
-    /// One i8 per value, one scale per block.
-    Q8_0 {
+    /// Q8_0 or Q4_0: the blocks' scales, and their quants as in the file, block after block
+    /// (32 signed bytes, or 16 bytes of two nibbles: see `quant::q4_0_values`).
+    Blocks {
+        dtype: DType,
         scales: Vec<f32>,
-        quants: Vec<i8>,
-    },
-    /// Two 4-bit values per byte, ggml's order: byte `j` of a block holds value `j` in its low
-    /// nibble and value `j + 16` in its high nibble; values are `scale * (nibble - 8)`.
-    Q4_0 {
-        scales: Vec<f32>,
-        nibbles: Vec<u8>,
+        quants: Vec<u8>,
     },
 }
 
@@ -46,23 +43,13 @@ impl Matrix {
     pub fn new(view: TensorView<'_>, rows: usize, cols: usize) -> Self {
         let blocks_fit = cols.is_multiple_of(BLOCK);
         let values = match view.dtype {
-            DType::Q8_0 if blocks_fit => {
-                let (scales, quants) = view
-                    .bytes
-                    .chunks_exact(34)
-                    .map(|b| (scale_of(b), b[2..].iter().map(|&q| q as i8)))
-                    .fold((Vec::new(), Vec::new()), |(mut s, mut q), (d, qs)| {
-                        s.push(d);
-                        q.extend(qs);
-                        (s, q)
-                    });
-                Values::Q8_0 { scales, quants }
-            }
-            DType::Q4_0 if blocks_fit => {
-                let blocks = view.bytes.chunks_exact(18);
-                Values::Q4_0 {
+            dtype @ (DType::Q8_0 | DType::Q4_0) if blocks_fit => {
+                // Both start with their f16 scale.
+                let blocks = view.bytes.chunks_exact(dtype.block().1);
+                Values::Blocks {
+                    dtype,
                     scales: blocks.clone().map(scale_of).collect(),
-                    nibbles: blocks.flat_map(|b| b[2..].iter().copied()).collect(),
+                    quants: blocks.flat_map(|b| b[2..].iter().copied()).collect(),
                 }
             }
             _ => Values::F32(view.to_f32()),
@@ -82,32 +69,30 @@ impl Matrix {
     pub fn bytes(&self) -> u64 {
         let bytes = match &self.values {
             Values::F32(v) => v.len() * 4,
-            Values::Q8_0 { scales, quants } => scales.len() * 4 + quants.len(),
-            Values::Q4_0 { scales, nibbles } => scales.len() * 4 + nibbles.len(),
+            Values::Blocks { scales, quants, .. } => scales.len() * 4 + quants.len(),
         };
         bytes as u64
     }
 
     /// Row `r` as f32 values, appended to `out`.
     pub fn extend_with_row(&self, r: usize, out: &mut Vec<f32>) {
-        let (start, end) = (r * self.cols, (r + 1) * self.cols);
+        let cols = self.cols;
         match &self.values {
-            Values::F32(v) => out.extend_from_slice(&v[start..end]),
-            Values::Q8_0 { scales, quants } => {
-                let blocks = scales[start / BLOCK..end / BLOCK]
+            Values::F32(v) => out.extend_from_slice(&v[r * cols..][..cols]),
+            &Values::Blocks {
+                dtype,
+                ref scales,
+                ref quants,
+            } => {
+                let (scales, quants) = block_row(dtype, scales, quants, cols, r);
+                let blocks = scales
                     .iter()
-                    .zip(quants[start..end].chunks_exact(BLOCK));
-                for (&d, qs) in blocks {
-                    out.extend(qs.iter().map(|&q| q as f32 * d));
-                }
-            }
-            Values::Q4_0 { scales, nibbles } => {
-                let blocks = scales[start / BLOCK..end / BLOCK]
-                    .iter()
-                    .zip(nibbles[start / 2..end / 2].chunks_exact(BLOCK / 2));
-                for (&d, qs) in blocks {
-                    out.extend(qs.iter().map(|&q| d * ((q & 15) as i32 - 8) as f32));
-                    out.extend(qs.iter().map(|&q| d * ((q >> 4) as i32 - 8) as f32));
+                    .zip(quants.chunks_exact(quants_per_block(dtype)));
+                for (&d, q) in blocks {
+                    match dtype {
+                        DType::Q8_0 => out.extend(quant::q8_0_values(d, q)),
+                        _ => out.extend(quant::q4_0_values(d, q)),
+                    }
                 }
             }
         }
@@ -137,34 +122,24 @@ impl Matrix {
         if n > MAX_STREAMED_ROWS {
             return self.multiply_tiled(x, out);
         }
-        let inputs = x.chunks_exact(cols);
         match &self.values {
-            Values::F32(v) => {
-                for (r, w) in v.chunks_exact(cols).enumerate() {
-                    for (t, x) in inputs.clone().enumerate() {
-                        out[t * rows + r] = dot_f32(w, x);
-                    }
-                }
-            }
-            Values::Q8_0 { scales, quants } => {
-                let per_row = cols / BLOCK;
-                let weights = scales.chunks_exact(per_row).zip(quants.chunks_exact(cols));
-                for (r, (s, q)) in weights.enumerate() {
-                    for (t, x) in inputs.clone().enumerate() {
-                        out[t * rows + r] = dot_q8_0(s, q, x);
-                    }
-                }
-            }
-            Values::Q4_0 { scales, nibbles } => {
-                let per_row = cols / BLOCK;
-                let weights = scales
-                    .chunks_exact(per_row)
-                    .zip(nibbles.chunks_exact(cols / 2));
-                for (r, (s, q)) in weights.enumerate() {
-                    for (t, x) in inputs.clone().enumerate() {
-                        out[t * rows + r] = dot_q4_0(s, q, x);
-                    }
-                }
+            Values::F32(v) => stream(rows, cols, x, out, |r, x| {
+                dot_f32(&v[r * cols..][..cols], x)
+            }),
+            &Values::Blocks {
+                dtype,
+                ref scales,
+                ref quants,
+            } => {
+                let row = |r| block_row(dtype, scales, quants, cols, r);
+                let dot = match dtype {
+                    DType::Q8_0 => dot_q8_0,
+                    _ => dot_q4_0,
+                };
+                stream(rows, cols, x, out, |r, x| {
+                    let (scales, quants) = row(r);
+                    dot(scales, quants, x)
+                })
             }
         }
     }
@@ -217,6 +192,43 @@ pub fn multiplies_fastest(n: usize) -> bool {
 const TILE_ROWS: usize = 2;
 const TILE_INPUTS: usize = 4;
 
+/// `out[t * rows + r] = dot(r, input t)`: each weight row once, against every input while it
+/// is in cache.
+fn stream(
+    rows: usize,
+    cols: usize,
+    x: &[f32],
+    out: &mut [f32],
+    dot: impl Fn(usize, &[f32]) -> f32,
+) {
+    for r in 0..rows {
+        for (t, x) in x.chunks_exact(cols).enumerate() {
+            out[t * rows + r] = dot(r, x);
+        }
+    }
+}
+
+/// Quant bytes per block: Q8_0's 32 bytes or Q4_0's 16.
+fn quants_per_block(dtype: DType) -> usize {
+    dtype.block().1 - 2
+}
+
+/// Row `r`'s scales and quants.
+fn block_row<'a>(
+    dtype: DType,
+    scales: &'a [f32],
+    quants: &'a [u8],
+    cols: usize,
+    r: usize,
+) -> (&'a [f32], &'a [u8]) {
+    let blocks = cols / BLOCK;
+    let bytes = blocks * quants_per_block(dtype);
+    (
+        &scales[r * blocks..][..blocks],
+        &quants[r * bytes..][..bytes],
+    )
+}
+
 fn scale_of(block: &[u8]) -> f32 {
     f16::from_le_bytes([block[0], block[1]]).to_f32()
 }
@@ -248,12 +260,13 @@ mod portable {
         acc.iter().sum::<f32>() + tail
     }
 
-    pub fn dot_q8_0(scales: &[f32], quants: &[i8], x: &[f32]) -> f32 {
+    pub fn dot_q8_0(scales: &[f32], quants: &[u8], x: &[f32]) -> f32 {
         let mut acc = [0f32; LANES];
         let blocks = scales.iter().zip(quants.chunks_exact(BLOCK));
         for ((&d, q), x) in blocks.zip(x.chunks_exact(BLOCK)) {
             for l in 0..LANES {
-                acc[l] += d * (q[l] as f32 * x[l] + q[LANES + l] as f32 * x[LANES + l]);
+                let (low, high) = (q[l] as i8 as f32, q[LANES + l] as i8 as f32);
+                acc[l] += d * (low * x[l] + high * x[LANES + l]);
             }
         }
         acc.iter().sum()
@@ -334,7 +347,7 @@ mod simd128 {
         f32x4_add(product(low, 0), product(high, 8))
     }
 
-    pub fn dot_q8_0(scales: &[f32], quants: &[i8], x: &[f32]) -> f32 {
+    pub fn dot_q8_0(scales: &[f32], quants: &[u8], x: &[f32]) -> f32 {
         let mut acc = f32x4_splat(0.0);
         let blocks = scales.iter().zip(quants.chunks_exact(BLOCK));
         for ((&d, q), x) in blocks.zip(x.chunks_exact(BLOCK)) {
