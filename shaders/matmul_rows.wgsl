@@ -17,60 +17,96 @@ struct Params {
 
 const TOKENS: u32 = 8u;
 
+// Four values of x's row `t` from column c.
 fn x4(t: u32, c: u32) -> vec4<f32> {
     let i = t * params.k + c;
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
-// A dot product from its accumulated vec4 with the row from `base`: the four lanes
-// summed, plus the last k % 4 products of plain-float rows.
-fn finish(acc: vec4<f32>, base: u32, t: u32) -> f32 {
-    var total = (acc.x + acc.y) + (acc.z + acc.w);
+// Weight row `row`'s dot products with the x rows of `ts` over the last k % 4 columns, which
+// only plain-float rows have.
+fn tail_dots(row: u32, ts: vec4<u32>) -> vec4<f32> {
+    var sums = vec4<f32>(0.0);
     for (var c = params.k & ~3u; c < params.k; c++) {
-        total = fma(weight_at(base + c), x[t * params.k + c], total);
+        let wv = weight_at(row * params.k + c);
+        sums += wv * vec4<f32>(x[ts.x * params.k + c], x[ts.y * params.k + c],
+                               x[ts.z * params.k + c], x[ts.w * params.k + c]);
     }
-    return total;
+    return sums;
+}
+
+// Stores the dot products of weight rows `row` and `row + 1` (`a` and `b`) for token t.
+fn store(t: u32, row: u32, a: f32, b: f32) {
+    if (t >= params.m) {
+        return;
+    }
+    let cols = output_rows(params.n);
+    if (EPILOGUE == 2u) {
+        y[t * cols + row / 2u] = gated_product(a, b);
+        return;
+    }
+    for (var r = 0u; r < 2u; r++) {
+        if (row + r < params.n) {
+            let at = t * cols + row + r;
+            let total = select(a, b, r == 1u);
+            if (EPILOGUE == 1u) {
+                y[at] += total;
+            } else {
+                y[at] = total;
+            }
+        }
+    }
 }
 
 @compute @workgroup_size(64)
 fn matmul_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let out = wg.x * 64u + lid;
-    let t0 = wg.y * TOKENS;
-    let cols = output_rows(params.n);
-    if (out >= cols) {
+    let row = (wg.x * 64u + lid) * 2u;
+    if (row >= params.n) {
         return;
     }
-    let tokens = min(TOKENS, params.m - t0);
-    let gated = EPILOGUE == 2u;
-    // The gated MLP reads rows 2 out (gate) and 2 out + 1 (up).
-    let base = select(out, 2u * out, gated) * params.k;
-    let up_base = base + params.k;
+    // Tokens and rows past the end repeat the last one and are not stored: every lane and
+    // every tile runs the same straight-line code, and the sums stay in registers.
+    let t0 = wg.y * TOKENS;
+    let last = params.m - 1u;
+    let ta = min(vec4<u32>(t0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
+    let tb = min(vec4<u32>(t0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last));
+    let row_b = min(row + 1u, params.n - 1u);
+    let base_a = row * params.k;
+    let base_b = row_b * params.k;
+    // Row a's sums for tokens ta, tb; row b's likewise.
+    var aa = vec4<f32>(0.0);
+    var ab = vec4<f32>(0.0);
+    var ba = vec4<f32>(0.0);
+    var bb = vec4<f32>(0.0);
     let k4 = params.k & ~3u;
-    var acc: array<vec4<f32>, TOKENS>;
-    var acc_up: array<vec4<f32>, TOKENS>;
     for (var c = 0u; c < k4; c += 4u) {
-        let wv = weight4(base + c);
-        var uv = vec4<f32>(0.0);
-        if (gated) {
-            uv = weight4(up_base + c);
-        }
-        for (var t = 0u; t < tokens; t++) {
-            let xv = x4(t0 + t, c);
-            acc[t] = fma(wv, xv, acc[t]);
-            if (gated) {
-                acc_up[t] = fma(uv, xv, acc_up[t]);
-            }
-        }
+        let wa = weight4(base_a + c);
+        let wb = weight4(base_b + c);
+        let x0 = x4(ta.x, c);
+        let x1 = x4(ta.y, c);
+        let x2 = x4(ta.z, c);
+        let x3 = x4(ta.w, c);
+        aa += vec4<f32>(dot(wa, x0), dot(wa, x1), dot(wa, x2), dot(wa, x3));
+        ba += vec4<f32>(dot(wb, x0), dot(wb, x1), dot(wb, x2), dot(wb, x3));
+        let x4_ = x4(tb.x, c);
+        let x5 = x4(tb.y, c);
+        let x6 = x4(tb.z, c);
+        let x7 = x4(tb.w, c);
+        ab += vec4<f32>(dot(wa, x4_), dot(wa, x5), dot(wa, x6), dot(wa, x7));
+        bb += vec4<f32>(dot(wb, x4_), dot(wb, x5), dot(wb, x6), dot(wb, x7));
     }
-    for (var t = 0u; t < tokens; t++) {
-        let at = (t0 + t) * cols + out;
-        let total = finish(acc[t], base, t0 + t);
-        if (gated) {
-            y[at] = gated_product(total, finish(acc_up[t], up_base, t0 + t));
-        } else if (EPILOGUE == 1u) {
-            y[at] += total;
-        } else {
-            y[at] = total;
-        }
+    if (k4 < params.k) {
+        aa += tail_dots(row, ta);
+        ab += tail_dots(row, tb);
+        ba += tail_dots(row_b, ta);
+        bb += tail_dots(row_b, tb);
     }
+    store(t0, row, aa.x, ba.x);
+    store(t0 + 1u, row, aa.y, ba.y);
+    store(t0 + 2u, row, aa.z, ba.z);
+    store(t0 + 3u, row, aa.w, ba.w);
+    store(t0 + 4u, row, ab.x, bb.x);
+    store(t0 + 5u, row, ab.y, bb.y);
+    store(t0 + 6u, row, ab.z, bb.z);
+    store(t0 + 7u, row, ab.w, bb.w);
 }

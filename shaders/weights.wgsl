@@ -36,7 +36,7 @@ fn w_half(b: u32) -> f32 {
 }
 
 fn unsigned_bytes(q: u32) -> vec4<f32> {
-    return vec4<f32>(vec4<u32>(q & 0xffu, (q >> 8u) & 0xffu, (q >> 16u) & 0xffu, q >> 24u));
+    return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q & 0xffu, (q >> 8u) & 0xffu, (q >> 16u) & 0xffu, q >> 24u)));
 }
 
 fn signed_bytes(q: u32) -> vec4<f32> {

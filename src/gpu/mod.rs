@@ -756,11 +756,11 @@ impl Gpu {
             weight_dtype: Some(w.dtype),
             epilogue,
         };
-        // Row-per-invocation kernels cover output columns, workgroup kernels weight rows.
-        let covered = out.cols;
         if x.rows == 1 {
+            // Row-per-invocation kernels take 4 (one token) or 2 (a tile of tokens) weight rows
+            // an invocation, 64 invocations a workgroup; `matvec` 8 rows a workgroup.
             let grid = if matvec == Kernel::MatvecRows {
-                self.grid(covered.div_ceil(64))
+                self.grid(n.div_ceil(4 * 64))
             } else {
                 self.grid(n.div_ceil(8))
             };
@@ -768,7 +768,7 @@ impl Gpu {
         } else {
             let m = x.rows;
             let grid = if matmul == Kernel::MatmulRows {
-                [u(covered.div_ceil(64)), u(m.div_ceil(8)), 1]
+                [u(n.div_ceil(2 * 64)), u(m.div_ceil(8)), 1]
             } else {
                 [u(n.div_ceil(64)), u(m.div_ceil(64)), 1]
             };
