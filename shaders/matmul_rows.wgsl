@@ -1,8 +1,9 @@
 // y[m, n] = sum_k x[m, k] * w[n, k], for prefill on adapters that are CPUs (see matvec_rows):
-// one invocation per weight row n and a tile of up to 8 tokens, so each weight value is decoded
-// once per 8 tokens while the 8 activation values it meets are the same address in every lane
-// (one scalar load each). No workgroup memory, no barriers. EPILOGUE: see epilogue.wgsl; for
-// the gated MLP an invocation takes a (gate, up) pair of rows.
+// each invocation takes two weight rows (for the gated MLP, a (gate, up) pair) and a tile of 8
+// tokens, so each weight value is decoded once per 8 tokens and each activation value read once
+// per two rows. The 16 sums are named vec4 components, not arrays indexed in a loop (which
+// the software drivers keep in per-lane memory). No workgroup memory, no barriers.
+// EPILOGUE: see epilogue.wgsl.
 
 struct Params {
     m: u32,
@@ -17,8 +18,8 @@ struct Params {
 
 const TOKENS: u32 = 8u;
 
-// Four values of x's row `t` from column c.
-fn x4(t: u32, c: u32) -> vec4<f32> {
+// Four values of x's row t from column c.
+fn x_at(t: u32, c: u32) -> vec4<f32> {
     let i = t * params.k + c;
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
@@ -82,18 +83,18 @@ fn matmul_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     for (var c = 0u; c < k4; c += 4u) {
         let wa = weight4(base_a + c);
         let wb = weight4(base_b + c);
-        let x0 = x4(ta.x, c);
-        let x1 = x4(ta.y, c);
-        let x2 = x4(ta.z, c);
-        let x3 = x4(ta.w, c);
+        let x0 = x_at(ta.x, c);
+        let x1 = x_at(ta.y, c);
+        let x2 = x_at(ta.z, c);
+        let x3 = x_at(ta.w, c);
         aa += vec4<f32>(dot(wa, x0), dot(wa, x1), dot(wa, x2), dot(wa, x3));
         ba += vec4<f32>(dot(wb, x0), dot(wb, x1), dot(wb, x2), dot(wb, x3));
-        let x4_ = x4(tb.x, c);
-        let x5 = x4(tb.y, c);
-        let x6 = x4(tb.z, c);
-        let x7 = x4(tb.w, c);
-        ab += vec4<f32>(dot(wa, x4_), dot(wa, x5), dot(wa, x6), dot(wa, x7));
-        bb += vec4<f32>(dot(wb, x4_), dot(wb, x5), dot(wb, x6), dot(wb, x7));
+        let x4 = x_at(tb.x, c);
+        let x5 = x_at(tb.y, c);
+        let x6 = x_at(tb.z, c);
+        let x7 = x_at(tb.w, c);
+        ab += vec4<f32>(dot(wa, x4), dot(wa, x5), dot(wa, x6), dot(wa, x7));
+        bb += vec4<f32>(dot(wb, x4), dot(wb, x5), dot(wb, x6), dot(wb, x7));
     }
     if (k4 < params.k) {
         aa += tail_dots(row, ta);

@@ -1,8 +1,9 @@
 // y[n] = sum_k w[n, k] * x[k], for decode on adapters that are CPUs (lavapipe, SwiftShader):
-// one invocation per row, walking its row four values at a time. There a SIMD lane is an
-// invocation, and the cooperative `matvec`'s workgroup reductions cost barriers that each switch
-// every lane; on lavapipe this kernel is 2-4x faster than `matvec`. x is read as vec4s (one load
-// for four values, 1.3x faster again there); activation buffers are sized in whole vec4s.
+// each invocation walks four whole weight rows. There a SIMD lane is an invocation, and the
+// cooperative `matvec`'s workgroup reductions cost barriers that each switch every lane; on
+// lavapipe this kernel is 2-4x faster than `matvec`. A block of x (8 vec4s) is read once for
+// the four rows: on SwiftShader every load is a per-lane gather, even of one address, and x's
+// loads were most of a Q4_0 block's. Activation buffers are sized in whole vec4s.
 // GPUs use `matvec`, whose loads coalesce.
 // EPILOGUE: see epilogue.wgsl.
 

@@ -246,8 +246,9 @@ pub enum LinearKernels {
     /// token (`matvec`), 64x64 tiles staged in workgroup memory for more (`matmul`). Loads
     /// coalesce on GPUs.
     Workgroup,
-    /// One invocation per weight row (`matvec_rows`, and `matmul_rows` for 8 tokens at a
-    /// time): fastest where an invocation is a SIMD lane of a CPU (lavapipe, SwiftShader).
+    /// Whole weight rows per invocation (four in `matvec_rows`; two by 8 tokens in
+    /// `matmul_rows`): fastest where an invocation is a SIMD lane of a CPU (lavapipe,
+    /// SwiftShader).
     RowPerInvocation,
 }
 
