@@ -24,6 +24,21 @@ fn x_at(t: u32, c: u32) -> vec4<f32> {
     return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 }
 
+// Dot products of two weight rows' values wa and wb with four tokens' values at column c.
+struct Dots {
+    a: vec4<f32>,
+    b: vec4<f32>,
+}
+
+fn tile_dots(wa: vec4<f32>, wb: vec4<f32>, ts: vec4<u32>, c: u32) -> Dots {
+    let x0 = x_at(ts.x, c);
+    let x1 = x_at(ts.y, c);
+    let x2 = x_at(ts.z, c);
+    let x3 = x_at(ts.w, c);
+    return Dots(vec4<f32>(dot(wa, x0), dot(wa, x1), dot(wa, x2), dot(wa, x3)),
+                vec4<f32>(dot(wb, x0), dot(wb, x1), dot(wb, x2), dot(wb, x3)));
+}
+
 // Weight row `row`'s dot products with the x rows of `ts` over the last k % 4 columns, which
 // only plain-float rows have.
 fn tail_dots(row: u32, ts: vec4<u32>) -> vec4<f32> {
@@ -83,18 +98,12 @@ fn matmul_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     for (var c = 0u; c < k4; c += 4u) {
         let wa = weight4(base_a + c);
         let wb = weight4(base_b + c);
-        let x0 = x_at(ta.x, c);
-        let x1 = x_at(ta.y, c);
-        let x2 = x_at(ta.z, c);
-        let x3 = x_at(ta.w, c);
-        aa += vec4<f32>(dot(wa, x0), dot(wa, x1), dot(wa, x2), dot(wa, x3));
-        ba += vec4<f32>(dot(wb, x0), dot(wb, x1), dot(wb, x2), dot(wb, x3));
-        let x4 = x_at(tb.x, c);
-        let x5 = x_at(tb.y, c);
-        let x6 = x_at(tb.z, c);
-        let x7 = x_at(tb.w, c);
-        ab += vec4<f32>(dot(wa, x4), dot(wa, x5), dot(wa, x6), dot(wa, x7));
-        bb += vec4<f32>(dot(wb, x4), dot(wb, x5), dot(wb, x6), dot(wb, x7));
+        let first = tile_dots(wa, wb, ta, c);
+        aa += first.a;
+        ba += first.b;
+        let second = tile_dots(wa, wb, tb, c);
+        ab += second.a;
+        bb += second.b;
     }
     if (k4 < params.k) {
         aa += tail_dots(row, ta);
