@@ -19,6 +19,11 @@ struct Params {
 
 const ROWS: u32 = 4u;
 
+// The four f16 values in words `at` and `at + 1`.
+fn halves4(at: u32) -> vec4<f32> {
+    return vec4<f32>(unpack2x16float(w[at]), unpack2x16float(w[at + 1u]));
+}
+
 // acc plus the products of the 32 weights from i (a multiple of 32) with xs, in element order.
 // Q8_0 and Q4_0 blocks and f16 pairs decode from whole words: 6 to 10 loads a block instead of
 // 16 to 24 through `weight4`, and every load is per lane here. xs is indexed by constants only,
@@ -28,14 +33,14 @@ fn block_dot(i: u32, xs: array<vec4<f32>, 8>, acc: vec4<f32>) -> vec4<f32> {
     switch WEIGHT_DTYPE {
         case 1u: { // f16: two values a word
             let at = i >> 1u;
-            sum = fma(vec4<f32>(unpack2x16float(w[at]), unpack2x16float(w[at + 1u])), xs[0], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 2u]), unpack2x16float(w[at + 3u])), xs[1], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 4u]), unpack2x16float(w[at + 5u])), xs[2], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 6u]), unpack2x16float(w[at + 7u])), xs[3], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 8u]), unpack2x16float(w[at + 9u])), xs[4], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 10u]), unpack2x16float(w[at + 11u])), xs[5], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 12u]), unpack2x16float(w[at + 13u])), xs[6], sum);
-            sum = fma(vec4<f32>(unpack2x16float(w[at + 14u]), unpack2x16float(w[at + 15u])), xs[7], sum);
+            sum = fma(halves4(at), xs[0], sum);
+            sum = fma(halves4(at + 2u), xs[1], sum);
+            sum = fma(halves4(at + 4u), xs[2], sum);
+            sum = fma(halves4(at + 6u), xs[3], sum);
+            sum = fma(halves4(at + 8u), xs[4], sum);
+            sum = fma(halves4(at + 10u), xs[5], sum);
+            sum = fma(halves4(at + 12u), xs[6], sum);
+            sum = fma(halves4(at + 14u), xs[7], sum);
         }
         case 3u: { // Q8_0: d, 32 x i8 from a 2-byte-aligned offset
             let base = (i / 32u) * 34u;
@@ -65,11 +70,12 @@ fn block_dot(i: u32, xs: array<vec4<f32>, 8>, acc: vec4<f32>) -> vec4<f32> {
             let d = w_half(base);
             let word = (base + 2u) >> 2u;
             let shift = ((base + 2u) & 3u) << 3u;
-            let w4 = w[word + 4u];
-            let w3 = w[word + 3u];
-            let w2 = w[word + 2u];
+            let w0 = w[word];
             let w1 = w[word + 1u];
-            let q0 = funnel(w[word], w1, shift);
+            let w2 = w[word + 2u];
+            let w3 = w[word + 3u];
+            let w4 = w[word + 4u];
+            let q0 = funnel(w0, w1, shift);
             let q1 = funnel(w1, w2, shift);
             let q2 = funnel(w2, w3, shift);
             let q3 = funnel(w3, w4, shift);

@@ -35,8 +35,11 @@ fn w_half(b: u32) -> f32 {
     return unpack2x16float(w_u16(b)).x;
 }
 
+// Converted through i32, which bytes fit: x86 has no unsigned int-to-float conversion, and the
+// software drivers (lavapipe, SwiftShader) emulate one at several instructions a value.
 fn unsigned_bytes(q: u32) -> vec4<f32> {
-    return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(q & 0xffu, (q >> 8u) & 0xffu, (q >> 16u) & 0xffu, q >> 24u)));
+    let bytes = vec4<u32>(q & 0xffu, (q >> 8u) & 0xffu, (q >> 16u) & 0xffu, q >> 24u);
+    return vec4<f32>(bitcast<vec4<i32>>(bytes));
 }
 
 fn signed_bytes(q: u32) -> vec4<f32> {

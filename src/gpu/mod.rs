@@ -757,11 +757,13 @@ impl Gpu {
             weight_dtype: Some(w.dtype),
             epilogue,
         };
+        // Weight rows per invocation of the row kernels (`ROWS` in matvec_rows.wgsl, two in
+        // matmul_rows.wgsl), 64 invocations a workgroup; `matvec` takes 8 rows a workgroup.
+        const MATVEC_ROWS: usize = 4;
+        const MATMUL_ROWS: usize = 2;
         if x.rows == 1 {
-            // Row-per-invocation kernels take 4 (one token) or 2 (a tile of tokens) weight rows
-            // an invocation, 64 invocations a workgroup; `matvec` 8 rows a workgroup.
             let grid = if matvec == Kernel::MatvecRows {
-                self.grid(n.div_ceil(4 * 64))
+                self.grid(n.div_ceil(MATVEC_ROWS * 64))
             } else {
                 self.grid(n.div_ceil(8))
             };
@@ -769,7 +771,7 @@ impl Gpu {
         } else {
             let m = x.rows;
             let grid = if matmul == Kernel::MatmulRows {
-                [u(n.div_ceil(2 * 64)), u(m.div_ceil(8)), 1]
+                [u(n.div_ceil(MATMUL_ROWS * 64)), u(m.div_ceil(8)), 1]
             } else {
                 [u(n.div_ceil(64)), u(m.div_ceil(64)), 1]
             };
