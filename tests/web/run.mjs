@@ -103,7 +103,7 @@ test('gguf by URL: greedy ids and logits equal the reference; cached, listed and
     const loads = [];
     for (let i = 0; i < 2; i++) {
       const progress = [];
-      const engine = await hearth.Engine.load(url, { onProgress: (p) => progress.push(p) });
+      const engine = await hearth.Engine.load(url, { device: 'webgpu', onProgress: (p) => progress.push(p) });
       const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
       const logits = Array.from(await engine.logits(ids));
       loads.push({ ids: result.ids, logits, info: engine.info(), modelId: engine.modelId, progress: progress.at(-1) });
@@ -165,7 +165,7 @@ test('gguf File/Blob: <input type=file> in a worker (FileReaderSync) and in the 
 test('gguf with k-quants (Q2_K..Q6_K, IQ4_XS): greedy ids and logits equal the reference', async () => {
   const ref = await ggufReference('quant-k');
   const out = await inPage(async (hearth, { url, ids }) => {
-    const engine = await hearth.Engine.load(url);
+    const engine = await hearth.Engine.load(url, { device: 'webgpu' });
     const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
     const logits = Array.from(await engine.logits(ids));
     const info = engine.info();
@@ -181,7 +181,7 @@ test('options.quantize "q8_0": smaller weights, the q8_0 reference greedy ids an
   const ref = await ggufReference('llama-f32.q8_0');
   const out = await inPage(async (hearth, { url, ids }) => {
     const results = {};
-    for (const [label, options] of [['f32', {}], ['q8_0', { quantize: 'q8_0' }], ['worker', { quantize: 'q8_0', worker: true }]]) {
+    for (const [label, options] of [['f32', { device: 'webgpu' }], ['q8_0', { device: 'webgpu', quantize: 'q8_0' }], ['worker', { device: 'webgpu', quantize: 'q8_0', worker: true }]]) {
       const engine = await hearth.Engine.load(url, options);
       const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
       results[label] = { ids: result.ids, logits: Array.from(await engine.logits(ids)), info: engine.info() };
@@ -245,7 +245,7 @@ test('webgpu: greedy ids equal the transformers reference (f32, sharded qwen2, b
 test('webgpu: logits within 1e-3 of the reference', async () => {
   const ref = await reference('qwen3-f32');
   const logits = await inPage(async (hearth, { url, ids }) => {
-    const engine = await hearth.Engine.load(url);
+    const engine = await hearth.Engine.load(url, { device: 'webgpu' });
     const logits = await engine.logits(ids);
     return { isFloat32: logits instanceof Float32Array, values: Array.from(logits) };
   }, { url: `${base}/models/qwen3-f32/`, ids: ref.prompt_ids });
@@ -258,7 +258,7 @@ test('webgpu: logits within 1e-3 of the reference', async () => {
 
 test('chat.completions.create: OpenAI shapes, streamed and not, and multi-turn cache reuse', async () => {
   const out = await inPage(async (hearth, { url }) => {
-    const engine = await hearth.Engine.load(url);
+    const engine = await hearth.Engine.load(url, { device: 'webgpu' });
     const messages = [{ role: 'user', content: 'Tell me a story.' }];
     const chunks = [];
     for await (const chunk of await engine.chat.completions.create({ messages, stream: true, max_tokens: 8, seed: 3 })) chunks.push(chunk);
@@ -301,7 +301,7 @@ test('chat.completions.create: OpenAI shapes, streamed and not, and multi-turn c
 test('abort stops within one token with an AbortError, and the engine stays usable', async () => {
   const ref = await reference('llama-f32');
   const out = await inPage(async (hearth, { url, ids }) => {
-    const engine = await hearth.Engine.load(url);
+    const engine = await hearth.Engine.load(url, { device: 'webgpu' });
     const controller = new AbortController();
     let seen = 0;
     let after = 0;
@@ -389,7 +389,7 @@ test('wasm modules: WebGPU fetches only the small module; the CPU device fetches
       await engine.dispose();
       return { ids: result.ids, backend, wasm: fetched() };
     };
-    return { gpu: await run({}), cpu: await run({ device: 'cpu' }) };
+    return { gpu: await run({ device: 'webgpu' }), cpu: await run({ device: 'cpu' }) };
   }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids });
   await fresh.close();
   assertEqual([out.gpu.backend, out.cpu.backend], ['webgpu', 'cpu'], 'backends');
@@ -447,6 +447,48 @@ test('without WebGPU the engine falls back to the CPU by itself', async () => {
   assertEqual(out.explicit, 'NoAdapterError', 'asking for webgpu explicitly');
 });
 
+test('without a device, a software WebGPU adapter is skipped for the CPU; a hardware one is used', async () => {
+  const ref = await reference('llama-f32');
+  const load = async (hardware) => {
+    const tab = await context.newPage();
+    // This Chromium's only adapter is SwiftShader, a fallback adapter; the second tab's page
+    // (not its workers: init scripts do not reach them) is told it is a hardware one.
+    if (hardware) {
+      await tab.addInitScript(() => {
+        Object.defineProperty(GPUAdapterInfo.prototype, 'isFallbackAdapter', { get: () => false, configurable: true });
+      });
+    }
+    await tab.goto(`${base}/blank.html`);
+    const runs = hardware ? [['page', {}]] : [['page', {}], ['worker', { worker: true }], ['explicit', { device: 'webgpu' }]];
+    const out = await tab.evaluate(async ({ url, ids, runs }) => {
+      const hearth = await import('/pkg/hearth.js');
+      const fallback = (await navigator.gpu.requestAdapter()).info.isFallbackAdapter;
+      const results = {};
+      for (const [label, options] of runs) {
+        const engine = await hearth.Engine.load(url, options);
+        const { backend, skippedAdapter } = engine.info();
+        results[label] = { backend, skippedAdapter: skippedAdapter ?? null, ids: (await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true })).ids };
+        await engine.dispose();
+      }
+      return { fallback, results };
+    }, { url: `${base}/models/llama-f32/`, ids: ref.prompt_ids, runs });
+    await tab.close();
+    return out;
+  };
+  const software = await load(false);
+  assertEqual(software.fallback, true, 'SwiftShader is a fallback adapter');
+  assertEqual(software.results.page.backend, 'cpu', 'default backend on a software adapter');
+  assert(/swiftshader/.test(software.results.page.skippedAdapter), `skippedAdapter: ${software.results.page.skippedAdapter}`);
+  assertEqual(software.results.worker.backend, 'cpu', 'default backend in a worker');
+  assertEqual([software.results.explicit.backend, software.results.explicit.skippedAdapter], ['webgpu', null], 'device: webgpu still uses it');
+  const hardware = await load(true);
+  assertEqual(hardware.fallback, false, 'the adapter passed off as hardware');
+  assertEqual([hardware.results.page.backend, hardware.results.page.skippedAdapter], ['webgpu', null], 'default backend on a hardware adapter');
+  for (const { results } of [software, hardware]) {
+    for (const [label, result] of Object.entries(results)) assertEqual(result.ids, ref.greedy_ids, `${label}: greedy ids`);
+  }
+});
+
 test('a missing or corrupt model file gives a named error, not a hang', async () => {
   const out = await inPage(async (hearth, { missing, truncated }) => {
     const attempt = async (url) => {
@@ -461,7 +503,7 @@ test('a missing or corrupt model file gives a named error, not a hang', async ()
 test('worker: same API, same greedy ids, streaming and abort', async () => {
   const ref = await reference('qwen3-f32');
   const out = await inPage(async (hearth, { url, ids }) => {
-    const engine = await hearth.Engine.load(url, { worker: true });
+    const engine = await hearth.Engine.load(url, { worker: true, device: 'webgpu' });
     const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
     const streamed = [];
     for await (const token of engine.stream({ ids, maxTokens: 5, temperature: 0, ignoreEos: true })) streamed.push(token.id);
@@ -560,7 +602,8 @@ test('demo page: loads a model in a worker and streams a reply (screenshot in ar
   await demo.screenshot({ path: join(repo, 'artifacts/demo.png'), fullPage: true });
   await demo.close();
   assert(reply.length > 0, 'a reply was streamed');
-  assert(status.includes('webgpu'), status);
+  // The demo asks for no device: on this software adapter it runs on the CPU and says why.
+  assert(status.includes('on cpu') && status.includes('swiftshader'), status);
   assert(/tokens\/s/.test(speed), speed);
   assertEqual(foreign, [], 'requests to other hosts');
 });

@@ -4,8 +4,11 @@ export interface Progress { file: string; loaded: number; total: number; cached:
 
 export interface LoadOptions {
   /**
-   * Default: "webgpu" when available, falling back to "cpu". The CPU backend is a second, larger
-   * wasm module (hearth_wasm_cpu_bg.wasm), fetched only when a model runs on the CPU.
+   * Default: "webgpu" on a hardware adapter, falling back to "cpu" if it fails; "cpu" where
+   * WebGPU is missing or its only adapter is a software fallback such as SwiftShader (there the
+   * CPU engine is ~14x faster; `info().skippedAdapter` names the adapter). The CPU backend is a
+   * second, larger wasm module (hearth_wasm_cpu_bg.wasm), fetched only when a model runs on the
+   * CPU.
    */
   device?: 'webgpu' | 'cpu';
   /** KV-cache length in tokens (default: the model's window, at most 4096). */
@@ -101,6 +104,8 @@ export interface EngineInfo {
   /** The most GPU memory held at once so far, everything included; 0 on the CPU (chat models;
    * in a worker, the figure when loading finished). */
   peakGpuBytes?: number;
+  /** Set when no `device` was asked for and the CPU was chosen over this software adapter. */
+  skippedAdapter?: string;
 }
 
 /**

@@ -477,6 +477,27 @@ class EngineApi {
 // ---------------------------------------------------------------------------------------------
 // In-page engine
 
+/**
+ * The devices to try, in order, when the caller names none. WebGPU, unless the browser has none
+ * or only a software ("fallback") adapter such as SwiftShader: there the CPU engine decodes ~14x
+ * faster (BENCHMARKS.md), so it is chosen and the adapter's name is kept for `info()`.
+ */
+async function defaultDevices() {
+  const gpu = globalThis.navigator?.gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (!adapter) return { devices: ['cpu'] };
+  // Newer browsers report it on the adapter's info, older ones on the adapter.
+  if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
+    return { devices: ['cpu'], skippedAdapter: adapterName(adapter.info) || 'a software adapter' };
+  }
+  return { devices: ['webgpu', 'cpu'] };
+}
+
+/** "vendor architecture description", from whichever of them the browser fills in. */
+function adapterName(info) {
+  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ');
+}
+
 export class Engine extends EngineApi {
   #wasm;
   #queue = Promise.resolve();
@@ -493,15 +514,13 @@ export class Engine extends EngineApi {
    * Loads a model. `source`: the base URL of a model folder, the URL of a `.gguf` file, a File or
    * Blob holding a `.gguf`, or a list of Files (a picked folder, or one `.gguf`).
    * `options`: `{device: 'webgpu' | 'cpu', context, quantize: 'q8_0' | 'q4_0',
-   * onProgress({file, loaded, total, cached}), worker}`.
+   * onProgress({file, loaded, total, cached}), worker}`; without `device`, see `defaultDevices`.
    */
   static async load(source, options = {}) {
     if (options.worker) return WorkerEngine.load(source, options);
     const collected = await collectFiles(source, options.onProgress);
     const files = await wasmSource(collected);
-    const explicit = options.device;
-    const hasWebGpu = Boolean(globalThis.navigator?.gpu);
-    const devices = explicit ? [explicit] : hasWebGpu ? ['webgpu', 'cpu'] : ['cpu'];
+    const { devices, skippedAdapter } = options.device ? { devices: [options.device] } : await defaultDevices();
     let lastError;
     for (const device of devices) {
       try {
@@ -509,6 +528,7 @@ export class Engine extends EngineApi {
         const wasm = await WasmEngine.load(files, { device, context: options.context, quantize: options.quantize }, yieldNow);
         const engine = new Engine(wasm, typeof source === 'string' ? source : collected.id);
         if (device === 'webgpu') await engine.#describeAdapter();
+        if (device === 'cpu' && skippedAdapter) engine.#info.skippedAdapter = skippedAdapter;
         return engine;
       } catch (error) {
         lastError = error;
@@ -526,8 +546,7 @@ export class Engine extends EngineApi {
 
   /** Names the adapter: wasm sees an empty description, the page can read vendor/architecture. */
   async #describeAdapter() {
-    const info = (await navigator.gpu.requestAdapter().catch(() => null))?.info;
-    const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ');
+    const name = adapterName((await navigator.gpu.requestAdapter().catch(() => null))?.info);
     if (name) this.#info.adapter = name;
   }
 
