@@ -156,6 +156,8 @@ pub struct ModelInfo {
     pub features: Vec<String>,
     pub context: usize,
     pub weights_bytes: u64,
+    /// Weight bytes one decode step reads ([`Llama::decode_weight_bytes`]).
+    pub decode_weight_bytes: u64,
     pub kv_cache_bytes: u64,
     pub layers: usize,
     pub hidden: usize,
@@ -247,10 +249,20 @@ impl Engine {
                 Model::Cpu(Box::new(Loaded { backend, llama }))
             }
         };
-        let (backend, adapter, memory) = match &model {
-            Model::Gpu(m) => ("webgpu", m.backend.device_name(), m.backend.memory()),
+        let (backend, adapter, memory, decode_weight_bytes) = match &model {
+            Model::Gpu(m) => (
+                "webgpu",
+                m.backend.device_name(),
+                m.backend.memory(),
+                m.llama.decode_weight_bytes(),
+            ),
             #[cfg(feature = "cpu")]
-            Model::Cpu(m) => ("cpu", m.backend.device_name(), m.backend.memory()),
+            Model::Cpu(m) => (
+                "cpu",
+                m.backend.device_name(),
+                m.backend.memory(),
+                m.llama.decode_weight_bytes(),
+            ),
         };
         let info = ModelInfo {
             architecture: config.architecture.name().to_string(),
@@ -262,6 +274,7 @@ impl Engine {
             features: Vec::new(),
             context,
             weights_bytes: memory.weights,
+            decode_weight_bytes,
             kv_cache_bytes: memory.kv_cache,
             layers: config.n_layers,
             hidden: config.hidden,

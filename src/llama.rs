@@ -56,6 +56,8 @@ pub struct Llama<B: Backend> {
     rope_table: B::Weight,
     cache: B::KvCache,
     context: usize,
+    /// Weight bytes one decode step reads (see [`Llama::decode_weight_bytes`]).
+    decode_weight_bytes: u64,
 }
 
 /// Loads checkpoint tensors by name, checking their shapes.
@@ -237,7 +239,9 @@ impl<B: Backend> Llama<B> {
             backend: &mut *backend,
             checkpoint,
         };
+        let weights_before = load.backend.memory().weights;
         let embed_tokens = load.weight("model.embed_tokens.weight", &[c.vocab, c.hidden])?;
+        let embed_bytes = load.backend.memory().weights - weights_before;
         let mut layers = Vec::with_capacity(c.n_layers);
         for i in 0..c.n_layers {
             let p = format!("model.layers.{i}");
@@ -259,6 +263,14 @@ impl<B: Backend> Llama<B> {
         } else {
             load.optional("lm_head.weight", &[c.vocab, c.hidden])?
         };
+        // Every matrix is read whole once a step; the embedding table only one row, unless it
+        // is also the output projection.
+        let model_bytes = load.backend.memory().weights - weights_before;
+        let embed_row = embed_bytes / c.vocab.max(1) as u64;
+        let decode_weight_bytes = match lm_head {
+            Some(_) => model_bytes - embed_bytes + embed_row,
+            None => model_bytes + embed_row,
+        };
         let table = rope_table(c, context);
         let shape = [context, c.head_dim / 2, 2];
         let rope_table = backend.upload_weight(
@@ -279,7 +291,15 @@ impl<B: Backend> Llama<B> {
             rope_table,
             cache,
             context,
+            decode_weight_bytes,
         })
+    }
+
+    /// Weight bytes one decode step reads: every projection, norm and the output projection
+    /// whole, one row of the embedding table. With the KV cache's bytes per position times the
+    /// positions attended to, it is what the memory-bandwidth roofline divides.
+    pub fn decode_weight_bytes(&self) -> u64 {
+        self.decode_weight_bytes
     }
 
     pub fn config(&self) -> &LlamaConfig {

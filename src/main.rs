@@ -148,6 +148,10 @@ enum Command {
         gen_tokens: usize,
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// The device's memory bandwidth in GB/s (e.g. 4800 for an H200): adds the fraction
+        /// of the bandwidth roofline that decode reaches.
+        #[arg(long)]
+        peak_bandwidth: Option<f64>,
     },
 }
 
@@ -322,11 +326,18 @@ async fn run(cli: Cli) -> Result<(), Error> {
             prompt_tokens,
             gen_tokens,
             runs,
+            peak_bandwidth,
         } => {
             if is_embedding_model(&Folder::open(&model.model)?)? {
                 bench_embeddings(&model, runs.max(1)).await?
             } else {
-                bench(&model, prompt_tokens, gen_tokens, runs.max(1)).await?
+                let shape = BenchShape {
+                    prompt_tokens,
+                    gen_tokens,
+                    runs: runs.max(1),
+                    peak_bandwidth,
+                };
+                bench(&model, &shape).await?
             }
         }
     }
@@ -343,12 +354,21 @@ fn summary(mut values: Vec<f64>) -> serde_json::Value {
     })
 }
 
-async fn bench(
-    args: &ModelArgs,
+struct BenchShape {
     prompt_tokens: usize,
     gen_tokens: usize,
     runs: usize,
-) -> Result<(), Error> {
+    /// GB/s.
+    peak_bandwidth: Option<f64>,
+}
+
+async fn bench(args: &ModelArgs, shape: &BenchShape) -> Result<(), Error> {
+    let &BenchShape {
+        prompt_tokens,
+        gen_tokens,
+        runs,
+        peak_bandwidth,
+    } = shape;
     let started = web_time::Instant::now();
     let mut engine = load(args).await?;
     let load_s = started.elapsed().as_secs_f64();
@@ -378,6 +398,17 @@ async fn bench(
     }
     let info = engine.info();
     let memory = engine.memory();
+    // Bytes a decode step reads: the weights, and the keys and values of every position it
+    // attends to; step j of the timed ones attends to prompt + j positions, prompt + gen / 2 on
+    // average.
+    let kv_per_position = info.kv_cache_bytes as f64 / info.context.max(1) as f64;
+    let attended = prompt_tokens as f64 + gen_tokens as f64 / 2.0;
+    let bytes_per_token = info.decode_weight_bytes as f64 + kv_per_position * attended;
+    let gb_per_s: Vec<f64> = decode.iter().map(|t| t * bytes_per_token / 1e9).collect();
+    let roofline = peak_bandwidth.map(|peak| {
+        let fractions = gb_per_s.iter().map(|g| g / peak).collect();
+        summary(fractions)
+    });
     print_json(&json!({
         "engine": "hearth",
         "version": env!("CARGO_PKG_VERSION"),
@@ -392,7 +423,12 @@ async fn bench(
         "time_to_first_token_s": summary(first),
         "prefill_tokens_per_s": summary(prefill),
         "decode_tokens_per_s": summary(decode),
+        "decode_bytes_per_token": bytes_per_token.round(),
+        "decode_gb_per_s": summary(gb_per_s),
+        "peak_bandwidth_gb_per_s": peak_bandwidth,
+        "roofline_fraction": roofline,
         "weights_bytes": info.weights_bytes,
+        "decode_weight_bytes": info.decode_weight_bytes,
         "kv_cache_bytes": info.kv_cache_bytes,
         "activation_bytes": memory.activations,
         "peak_gpu_bytes": memory.peak,

@@ -161,16 +161,29 @@ fn info_and_bench_report_the_model() {
         "4",
         "--runs",
         "1",
+        "--peak-bandwidth",
+        "100",
     ]));
     for key in [
         "load_s",
         "prefill_tokens_per_s",
         "decode_tokens_per_s",
         "time_to_first_token_s",
+        "decode_weight_bytes",
     ] {
         assert!(json.get(key).is_some(), "bench lacks {key}: {json}");
     }
-    assert!(json["decode_tokens_per_s"]["median"].as_f64().unwrap() > 0.0);
+    let median = |key: &str| json[key]["median"].as_f64().unwrap();
+    let tokens_per_s = median("decode_tokens_per_s");
+    assert!(tokens_per_s > 0.0);
+    // What a step reads: the weights plus the keys and values of 8 + 4 / 2 positions on
+    // average (an f32 cache of 2 layers with kv_dim 32: 2 * 2 * 32 * 4 = 512 bytes a position).
+    let weights = json["decode_weight_bytes"].as_f64().unwrap();
+    let bytes = json["decode_bytes_per_token"].as_f64().unwrap();
+    assert_eq!(bytes, weights + 10.0 * 512.0, "{json}");
+    let gb_per_s = median("decode_gb_per_s");
+    assert!((gb_per_s - tokens_per_s * bytes / 1e9).abs() <= 1e-9 * gb_per_s.max(1.0));
+    assert!((median("roofline_fraction") - gb_per_s / 100.0).abs() <= 1e-12);
 }
 
 #[test]

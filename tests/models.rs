@@ -258,3 +258,49 @@ fn a_model_past_the_adapter_limits_fails_before_allocating() {
     assert_eq!(error.name(), "DeviceLimitError", "{error}");
     assert!(error.to_string().contains("KV cache"), "{error}");
 }
+
+/// Bytes of each tensor in a safetensors file, by name, from its header.
+fn safetensors_sizes(path: &std::path::Path) -> std::collections::HashMap<String, u64> {
+    let bytes = std::fs::read(path).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let tensors = header.as_object().unwrap().iter();
+    tensors
+        .filter(|(name, _)| *name != "__metadata__")
+        .map(|(name, info)| {
+            let [start, end] = [0, 1].map(|i| info["data_offsets"][i].as_u64().unwrap());
+            (name.clone(), end - start)
+        })
+        .collect()
+}
+
+#[test]
+fn decode_weight_bytes_count_every_matrix_once_and_one_embedding_row() {
+    for name in [
+        "llama-f32",
+        "llama-untied-mqa-f32",
+        "mistral-f32",
+        "qwen3-f32",
+    ] {
+        let dir = common::fixtures().join("models").join(name);
+        let sizes = safetensors_sizes(&dir.join("model.safetensors"));
+        let config = common::fixture_json(&format!("models/{name}/config.json"));
+        let vocab = config["vocab_size"].as_u64().unwrap();
+        let embed = sizes["model.embed_tokens.weight"];
+        let total: u64 = sizes.values().sum();
+        // An untied LM head is read whole, the embedding table one row; a tied table is read
+        // whole as the LM head.
+        let expected = match sizes.contains_key("lm_head.weight") {
+            true => total - embed + embed / vocab,
+            false => total + embed / vocab,
+        };
+        for device in common::devices() {
+            let engine = load(name, device);
+            assert_eq!(
+                engine.info().decode_weight_bytes,
+                expected,
+                "{name} on {device:?}"
+            );
+        }
+    }
+}

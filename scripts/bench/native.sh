@@ -7,6 +7,8 @@
 #   bash scripts/bench/native.sh [model] [weight types...]
 #   e.g. bash scripts/bench/native.sh smollm2-135m f16 q4_0
 # RUNS (default 3) sets the runs after one warm-up; benchmark on a quiet machine.
+# PEAK_BANDWIDTH (GB/s, e.g. 4800 on an H200) adds hearth's fraction of the bandwidth roofline;
+# every hearth line has the bytes a decode step reads and the GB/s that makes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=${1:-smollm2-135m}
@@ -26,13 +28,15 @@ out="bench-results/native-$model.jsonl"
 : > "$out"
 record() { tee -a "$out"; }
 tokens=(--prompt-tokens 128 --gen-tokens 64 --runs "$runs")
+roofline=()
+[ -z "${PEAK_BANDWIDTH:-}" ] || roofline=(--peak-bandwidth "$PEAK_BANDWIDTH")
 for type in "${types[@]}"; do
   gguf="bench-models/$model/$model-$type.gguf"
   echo "== $gguf" >&2
-  target/release/hearth bench --model "$gguf" --context 192 "${tokens[@]}" | record
+  target/release/hearth bench --model "$gguf" --context 192 "${tokens[@]}" "${roofline[@]}" | record
   node scripts/bench/llama/llama_cpp.mjs --model "$gguf" --threads 1 "${tokens[@]}" 2>/dev/null | record
   if [ -d "bench-models/$model/$type" ]; then
-    target/release/hearth bench --model "bench-models/$model/$type" --context 192 "${tokens[@]}" | record
+    target/release/hearth bench --model "bench-models/$model/$type" --context 192 "${tokens[@]}" "${roofline[@]}" | record
   fi
 done
 echo "bench-results: $out" >&2
