@@ -8,7 +8,8 @@ const num = (name, fallback) => (query.has(name) ? Number(query.get(name)) : fal
 const params = {
   engine: query.get('engine') ?? 'hearth', // hearth | transformers
   task: query.get('task') ?? 'generate', // generate | embed
-  device: query.get('device') ?? 'webgpu', // hearth: webgpu | cpu; transformers: webgpu | wasm
+  // hearth: webgpu | cpu | default (no `device`: hearth picks); transformers: webgpu | wasm
+  device: query.get('device') ?? 'webgpu',
   model: query.get('model') ?? '/models/smollm2-135m/f32/', // a folder URL, or a .gguf URL (hearth)
   dtype: query.get('dtype') ?? 'f32', // a label for hearth; transformers' `dtype` (f32 -> fp32)
   quantize: query.get('quantize') ?? undefined, // hearth: quantize on load (q8_0 | q4_0)
@@ -98,7 +99,7 @@ async function hearthBench() {
   const hearth = await import('./pkg/hearth.js');
   const version = await fetch(new URL('./pkg/package.json', import.meta.url)).then((r) => r.json()).then((p) => p.version, () => null);
   const context = params.context || params.prompt + params.gen;
-  const options = { device: params.device, worker: params.worker, context };
+  const options = { device: params.device === 'default' ? undefined : params.device, worker: params.worker, context };
   if (params.quantize) options.quantize = params.quantize;
   const reported = new Set();
   options.onProgress = ({ file, loaded, total }) => {
@@ -114,6 +115,7 @@ async function hearthBench() {
   log(`loaded in ${loadS.toFixed(2)} s: ${info.backend} on ${info.adapter}, ${info.dtypes?.join(',')}`);
   const base = {
     engine: 'hearth', version, device: params.device, backend: info.backend, adapter: info.adapter,
+    skipped_adapter: info.skippedAdapter ?? null,
     model: params.model, dtype: params.dtype, dtypes: info.dtypes, worker: params.worker, load_s: loadS,
     weights_bytes: info.weightsBytes, kv_cache_bytes: info.kvCacheBytes,
   };

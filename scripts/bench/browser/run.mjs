@@ -57,6 +57,8 @@ const configurations = [
   { name: 'hearth-cpu-f32', timeout: 1500, query: { engine: 'hearth', device: 'cpu', model: `/models/${model}/f32/`, dtype: 'f32' } },
   { name: 'hearth-cpu-q8_0', timeout: 1500, query: { engine: 'hearth', device: 'cpu', model: `/models/${model}/${model}-q8_0.gguf`, dtype: 'q8_0' } },
   { name: 'hearth-cpu-q4_0', timeout: 1500, query: { engine: 'hearth', device: 'cpu', model: `/models/${model}/${model}-q4_0.gguf`, dtype: 'q4_0' } },
+  // No device: what a page gets by default (on a software adapter, the CPU engine).
+  { name: 'hearth-default-q4_0', timeout: 1500, query: { engine: 'hearth', device: 'default', model: `/models/${model}/${model}-q4_0.gguf`, dtype: 'q4_0' } },
   { name: 'tjs-wasm', timeout: 900, query: { engine: 'transformers', device: 'wasm', model: `/models/${model}/onnx/`, dtype: 'f32', threads: 2 } },
   // ~0.1 tok/s on SwiftShader: fewer new tokens and one run (the result says so in `notes`).
   {
