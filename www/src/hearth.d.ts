@@ -98,6 +98,8 @@ export interface EngineInfo {
   features: string[];
   context: number;
   weightsBytes: number;
+  /** Weight bytes one decode step reads: every matrix once, one embedding row (chat models). */
+  decodeWeightBytes?: number;
   kvCacheBytes: number;
   /** Activation buffers kept for reuse across layers and tokens (chat models). */
   activationBytes?: number;
