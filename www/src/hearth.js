@@ -478,24 +478,27 @@ class EngineApi {
 // In-page engine
 
 /**
- * The devices to try, in order, when the caller names none. WebGPU, unless the browser has none
- * or only a software ("fallback") adapter such as SwiftShader: there the CPU engine decodes ~14x
- * faster (BENCHMARKS.md), so it is chosen and the adapter's name is kept for `info()`.
+ * The browser's WebGPU adapter as `{name, software}`, or null where there is none. `name` is
+ * "vendor architecture description" (wasm sees an empty description); `software` marks a
+ * fallback adapter such as SwiftShader, on which the CPU engine decodes ~14x faster
+ * (BENCHMARKS.md).
  */
-async function defaultDevices() {
-  const gpu = globalThis.navigator?.gpu;
-  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
-  if (!adapter) return { devices: ['cpu'] };
+async function describeAdapter() {
+  const adapter = await globalThis.navigator?.gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
   // Newer browsers report it on the adapter's info, older ones on the adapter.
-  if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
-    return { devices: ['cpu'], skippedAdapter: adapterName(adapter.info) || 'a software adapter' };
-  }
-  return { devices: ['webgpu', 'cpu'] };
+  return { name, software: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) };
 }
 
-/** "vendor architecture description", from whichever of them the browser fills in. */
-function adapterName(info) {
-  return [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ');
+/**
+ * The devices to try, in order: the caller's, else WebGPU on a hardware adapter (falling back
+ * to the CPU), else the CPU.
+ */
+function devicesFor(requested, adapter) {
+  if (requested) return [requested];
+  return adapter && !adapter.software ? ['webgpu', 'cpu'] : ['cpu'];
 }
 
 export class Engine extends EngineApi {
@@ -514,21 +517,22 @@ export class Engine extends EngineApi {
    * Loads a model. `source`: the base URL of a model folder, the URL of a `.gguf` file, a File or
    * Blob holding a `.gguf`, or a list of Files (a picked folder, or one `.gguf`).
    * `options`: `{device: 'webgpu' | 'cpu', context, quantize: 'q8_0' | 'q4_0',
-   * onProgress({file, loaded, total, cached}), worker}`; without `device`, see `defaultDevices`.
+   * onProgress({file, loaded, total, cached}), worker}`; without `device`, see `devicesFor`.
    */
   static async load(source, options = {}) {
     if (options.worker) return WorkerEngine.load(source, options);
     const collected = await collectFiles(source, options.onProgress);
     const files = await wasmSource(collected);
-    const { devices, skippedAdapter } = options.device ? { devices: [options.device] } : await defaultDevices();
+    // Asked for once: to choose the device and to name the adapter in `info()`.
+    const adapter = options.device === 'cpu' ? null : await describeAdapter();
     let lastError;
-    for (const device of devices) {
+    for (const device of devicesFor(options.device, adapter)) {
       try {
         const { WasmEngine } = await initialize(device);
         const wasm = await WasmEngine.load(files, { device, context: options.context, quantize: options.quantize }, yieldNow);
         const engine = new Engine(wasm, typeof source === 'string' ? source : collected.id);
-        if (device === 'webgpu') await engine.#describeAdapter();
-        if (device === 'cpu' && skippedAdapter) engine.#info.skippedAdapter = skippedAdapter;
+        if (device === 'webgpu' && adapter?.name) engine.#info.adapter = adapter.name;
+        if (device === 'cpu' && adapter?.software) engine.#info.skippedAdapter = adapter.name || 'a software adapter';
         return engine;
       } catch (error) {
         lastError = error;
@@ -542,12 +546,6 @@ export class Engine extends EngineApi {
       await Promise.all(collected.cacheKeys.map((key) => cache?.delete(key)));
     }
     throw lastError;
-  }
-
-  /** Names the adapter: wasm sees an empty description, the page can read vendor/architecture. */
-  async #describeAdapter() {
-    const name = adapterName((await navigator.gpu.requestAdapter().catch(() => null))?.info);
-    if (name) this.#info.adapter = name;
   }
 
   #run(task) {
