@@ -2,11 +2,11 @@
 //! figure is the cost of one dispatch inside a recorded forward pass.
 //! `cargo run --release --example ops_bench [FILTER]`: FILTER keeps the ops whose label has it.
 
-use hearth::gpu::{Gpu, GpuOptions, LinearKernels};
-use hearth::ops::{AttentionShape, Backend};
-use hearth::weights::{DType, TensorView};
+use hearth::backends::gpu::{Gpu, GpuOptions, LinearKernels};
+use hearth::backends::ops::{AttentionShape, Backend};
+use hearth::formats::weights::{DType, TensorView};
 
-fn weight(gpu: &mut Gpu, dtype: DType, rows: usize, cols: usize) -> hearth::gpu::GpuWeight {
+fn weight(gpu: &mut Gpu, dtype: DType, rows: usize, cols: usize) -> hearth::backends::gpu::GpuWeight {
     let bytes = vec![0x3cu8; dtype.bytes_for(&[rows, cols]).unwrap() as usize];
     let shape = [rows, cols];
     gpu.upload_weight(
@@ -22,7 +22,7 @@ fn weight(gpu: &mut Gpu, dtype: DType, rows: usize, cols: usize) -> hearth::gpu:
 
 fn time<F: FnMut(&mut Gpu)>(
     gpu: &mut Gpu,
-    probe: &hearth::gpu::GpuTensor,
+    probe: &hearth::backends::gpu::GpuTensor,
     label: &str,
     n: usize,
     mut op: F,

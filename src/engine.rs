@@ -2,19 +2,19 @@
 
 use web_time::Instant;
 
-use crate::chat::{ChatMessage, ChatTemplate};
-use crate::config::{token_ids, Architecture, LlamaConfig};
+use crate::text::chat::{ChatMessage, ChatTemplate};
+use crate::models::config::{token_ids, Architecture, LlamaConfig};
 #[cfg(feature = "cpu")]
-use crate::cpu::Cpu;
+use crate::backends::cpu::Cpu;
 use crate::error::{Error, Result};
-use crate::gguf::{llama_tensor_name, Gguf};
-use crate::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
-use crate::gpu::{Gpu, GpuOptions};
-use crate::llama::Llama;
-use crate::ops::{Backend, MemoryUse};
-use crate::sampling::{sorted_candidates, Sampler, SamplingParams};
-use crate::tokenizer::Tokenizer;
-use crate::weights::{Checkpoint, DType, ModelFiles};
+use crate::formats::gguf::{llama_tensor_name, Gguf};
+use crate::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
+use crate::backends::gpu::{Gpu, GpuOptions};
+use crate::models::llama::Llama;
+use crate::backends::ops::{Backend, MemoryUse};
+use crate::text::sampling::{sorted_candidates, Sampler, SamplingParams};
+use crate::text::tokenizer::Tokenizer;
+use crate::formats::weights::{Checkpoint, DType, ModelFiles};
 
 /// Where the forward pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,24 +1,19 @@
 //! hearth: small open models on WebGPU compute shaders, in the browser and natively.
+//!
+//! Layers, from the bytes up: [`formats`] (model files and dtypes), [`text`] (tokenizers, chat
+//! templates, sampling), [`backends`] (the op interface, GPU and CPU), [`models`] (architectures
+//! written against the op interface), then [`engine`] and [`embedder`] (generation and
+//! embeddings). `web` is the JavaScript edge; `main.rs` the CLI.
 
-pub mod bert;
-pub mod chat;
-pub mod config;
-#[cfg(feature = "cpu")]
-pub mod cpu;
+pub mod backends;
 pub mod embedder;
 pub mod engine;
 pub mod error;
-pub mod gguf;
-pub mod gguf_tokenizer;
-pub mod gpu;
-pub mod llama;
-pub mod ops;
-pub mod quant;
-pub mod sampling;
-pub mod tokenizer;
+pub mod formats;
+pub mod models;
+pub mod text;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
-pub mod weights;
 
 pub use error::{Error, Result};
 

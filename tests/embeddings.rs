@@ -7,7 +7,7 @@ mod common;
 
 use hearth::embedder::Embedder;
 use hearth::engine::DeviceKind;
-use hearth::weights::{Folder, MemoryFiles, ModelFiles};
+use hearth::formats::weights::{Folder, MemoryFiles, ModelFiles};
 use serde_json::Value;
 
 /// Max abs error allowed per embedding value (the vectors are unit length, 48 values).
@@ -289,7 +289,7 @@ fn quantize_on_load_stays_close_to_the_float_embeddings() {
     for device in common::devices() {
         let options = hearth::embedder::EmbedOptions {
             device,
-            quantize: Some(hearth::weights::DType::Q8_0),
+            quantize: Some(hearth::formats::weights::DType::Q8_0),
             ..Default::default()
         };
         let mut embedder = pollster::block_on(Embedder::load_with(&folder, &options)).unwrap();

@@ -6,8 +6,8 @@
 mod common;
 
 use hearth::engine::{DeviceKind, Engine, LoadOptions, Prompt};
-use hearth::gguf::Gguf;
-use hearth::weights::{DType, Folder, MemoryFiles};
+use hearth::formats::gguf::Gguf;
+use hearth::formats::weights::{DType, Folder, MemoryFiles};
 
 /// Files converted from `tests/fixtures/models/<name>`, checked against that model's reference.
 const CONVERTED: [&str; 8] = [
@@ -128,7 +128,7 @@ fn tokenizer_and_chat_template_come_from_the_metadata() {
         let ids = engine.tokenizer().encode(text, true).unwrap();
         assert_eq!(ids, common::ids(&case["ids"]), "{text:?}");
     }
-    let messages = vec![hearth::chat::ChatMessage::new("user", "Hi")];
+    let messages = vec![hearth::text::chat::ChatMessage::new("user", "Hi")];
     let prompt = engine.render_chat(&messages).unwrap();
     assert!(prompt.ends_with("<|im_start|>assistant\n"), "{prompt}");
     assert!(engine.prompt_ids(&Prompt::Chat(messages)).is_ok());

@@ -4,10 +4,10 @@
 
 mod common;
 
-use hearth::gguf::Gguf;
-use hearth::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf, GgufVocab, PRE_TOKENIZERS};
-use hearth::tokenizer::Tokenizer;
-use hearth::weights::{Folder, MemoryFiles};
+use hearth::formats::gguf::Gguf;
+use hearth::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf, GgufVocab, PRE_TOKENIZERS};
+use hearth::text::tokenizer::Tokenizer;
+use hearth::formats::weights::{Folder, MemoryFiles};
 use serde_json::Value;
 
 use common::{fixture_json as json, ids};

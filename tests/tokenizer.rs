@@ -3,8 +3,8 @@
 
 mod common;
 
-use hearth::chat::{ChatMessage, ChatTemplate};
-use hearth::tokenizer::Tokenizer;
+use hearth::text::chat::{ChatMessage, ChatTemplate};
+use hearth::text::tokenizer::Tokenizer;
 
 use common::{fixture_json as json, ids};
 

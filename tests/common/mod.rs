@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hearth::engine::DeviceKind;
-use hearth::gpu::{Gpu, GpuOptions, LinearKernels};
-use hearth::weights::DType;
+use hearth::backends::gpu::{Gpu, GpuOptions, LinearKernels};
+use hearth::formats::weights::DType;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -164,8 +164,8 @@ pub fn encode(values: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
             )
         }
         quantized => {
-            let bytes = hearth::quant::quantize(quantized, values);
-            let rounded = hearth::quant::dequantize(quantized, &bytes);
+            let bytes = hearth::formats::quant::quantize(quantized, values);
+            let rounded = hearth::formats::quant::dequantize(quantized, &bytes);
             (bytes, rounded)
         }
     }
@@ -272,7 +272,7 @@ pub fn check_against_reference(
 /// encoding `text`, and the decodings of `ids` keeping (`keep_key`) and skipping (`skip_key`)
 /// special tokens.
 pub fn check_tokenizer_case(
-    tokenizer: &hearth::tokenizer::Tokenizer,
+    tokenizer: &hearth::text::tokenizer::Tokenizer,
     case: &serde_json::Value,
     keep_key: &str,
     skip_key: &str,
@@ -303,13 +303,13 @@ pub fn check_tokenizer_case(
 }
 
 /// Uploads `bytes` of `dtype` as a weight of `shape`.
-pub fn weight<B: hearth::ops::Backend>(
+pub fn weight<B: hearth::backends::ops::Backend>(
     b: &mut B,
     bytes: &[u8],
     dtype: DType,
     shape: &[usize],
 ) -> B::Weight {
-    let view = hearth::weights::TensorView {
+    let view = hearth::formats::weights::TensorView {
         dtype,
         shape,
         bytes,
@@ -317,12 +317,12 @@ pub fn weight<B: hearth::ops::Backend>(
     b.upload_weight("w", view).unwrap()
 }
 
-pub fn read<B: hearth::ops::Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
+pub fn read<B: hearth::backends::ops::Backend>(b: &mut B, x: &B::Tensor) -> Vec<f32> {
     pollster::block_on(b.read(x)).unwrap()
 }
 
 /// y = x w^T for a weight [n, k] of `dtype` and x [m, k].
-pub fn linear<B: hearth::ops::Backend>(
+pub fn linear<B: hearth::backends::ops::Backend>(
     b: &mut B,
     w: &[u8],
     dtype: DType,
@@ -333,7 +333,7 @@ pub fn linear<B: hearth::ops::Backend>(
 }
 
 /// The values of `op(x, w)` for a weight [n, k] of `dtype` and x [m, k]: a linear op.
-pub fn project<B: hearth::ops::Backend>(
+pub fn project<B: hearth::backends::ops::Backend>(
     b: &mut B,
     w: &[u8],
     dtype: DType,
@@ -349,7 +349,7 @@ pub fn project<B: hearth::ops::Backend>(
 
 /// `ids` decoded through the streaming decoder (special tokens skipped), checking that no
 /// streamed piece holds a broken UTF-8 character.
-pub fn decode_streamed(tokenizer: &hearth::tokenizer::Tokenizer, ids: &[u32]) -> String {
+pub fn decode_streamed(tokenizer: &hearth::text::tokenizer::Tokenizer, ids: &[u32]) -> String {
     let mut stream = tokenizer.decode_stream(true);
     let mut text = String::new();
     for &id in ids {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::gguf::Gguf;
+use crate::formats::gguf::Gguf;
 
 /// Element types of checkpoint tensors: plain floats, and ggml's block-quantized formats
 /// (a block of `block().0` values stored in `block().1` bytes).
@@ -179,7 +179,7 @@ impl TensorView<'_> {
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            quantized => crate::quant::dequantize(quantized, self.bytes),
+            quantized => crate::formats::quant::dequantize(quantized, self.bytes),
         }
     }
 }
@@ -580,7 +580,7 @@ impl TensorFile {
         }
         let unsupported = gguf
             .unsupported()
-            .filter_map(|(name, id)| Some((rename(name)?, crate::gguf::ggml_type_name(id))))
+            .filter_map(|(name, id)| Some((rename(name)?, crate::formats::gguf::ggml_type_name(id))))
             .collect();
         Ok(Self {
             file: gguf.file().to_string(),
@@ -782,7 +782,7 @@ impl<'a> Checkpoint<'a> {
         let target = self.loaded_dtype(name, entry);
         if target != entry.dtype {
             let values = tensor.view().to_f32();
-            tensor.bytes = crate::quant::quantize(target, &values);
+            tensor.bytes = crate::formats::quant::quantize(target, &values);
             tensor.dtype = target;
         }
         Ok(tensor)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::gguf::{Gguf, MetaValue};
+use crate::formats::gguf::{Gguf, MetaValue};
 
 /// The architectures one Llama-family implementation covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 //! the config and by which tensors the checkpoint has (q/k/v biases, per-head q/k norms, a
 //! separate `lm_head`). Written once against [`Backend`]; tensors keep their checkpoint names.
 
-use crate::config::LlamaConfig;
+use crate::models::config::LlamaConfig;
 use crate::error::{Error, Result};
-use crate::ops::{AttentionShape, Backend, RopeLayout};
-use crate::weights::{Checkpoint, DType, HostTensor, TensorView};
+use crate::backends::ops::{AttentionShape, Backend, RopeLayout};
+use crate::formats::weights::{Checkpoint, DType, HostTensor, TensorView};
 
 struct Linear<B: Backend> {
     weight: B::Weight,

@@ -6,7 +6,7 @@
 //! backend stores them is its own business, so quantization stays a property of the weight.
 
 use crate::error::Result;
-use crate::weights::TensorView;
+use crate::formats::weights::TensorView;
 
 /// Which dimensions rotary embedding pairs up within a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@
 
 use half::f16;
 
-use crate::quant;
-use crate::weights::{DType, TensorView};
+use crate::formats::quant;
+use crate::formats::weights::{DType, TensorView};
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use portable::{dot_f32, dot_q4_0, dot_q8_0, tile};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -401,7 +401,7 @@ mod simd128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant;
+    use crate::formats::quant;
 
     /// Deterministic values in [-1, 1).
     fn values(n: usize, seed: u32) -> Vec<f32> {

@@ -9,8 +9,8 @@ use std::cell::OnceCell;
 use burn::tensor::{activation, Bool, Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
-use crate::weights::TensorView;
+use crate::backends::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
+use crate::formats::weights::TensorView;
 use matrix::Matrix;
 
 pub struct CpuWeight {
@@ -464,7 +464,7 @@ impl Backend for Cpu {
             (r, c)
         };
         let (seq, head_dim) =
-            crate::ops::encoder_attention_shape(shape(q), shape(k), shape(v), lengths, n_heads)?;
+            crate::backends::ops::encoder_attention_shape(shape(q), shape(k), shape(v), lengths, n_heads)?;
         let [rows, cols] = q.dims();
         let batch = lengths.len();
         // [batch * seq, n_heads * head_dim] -> [batch, n_heads, seq, head_dim]

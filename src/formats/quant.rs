@@ -5,7 +5,7 @@
 
 use half::f16;
 
-use crate::weights::DType;
+use crate::formats::weights::DType;
 
 /// The 16 non-linear levels of IQ4_NL and IQ4_XS.
 pub const IQ4_LEVELS: [i8; 16] = [

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::weights::DType;
+use crate::formats::weights::DType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {

@@ -30,8 +30,8 @@ use tokenizers::{
 };
 
 use crate::error::{Error, Result};
-use crate::gguf::{Gguf, MetaValue};
-use crate::tokenizer::Tokenizer;
+use crate::formats::gguf::{Gguf, MetaValue};
+use crate::text::tokenizer::Tokenizer;
 
 /// What llama.cpp's converter stores under `tokenizer.ggml.*` (and `tokenizer.chat_template`).
 #[derive(Debug, Clone, Default)]

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::ops::Backend;
-use crate::weights::Checkpoint;
+use crate::backends::ops::Backend;
+use crate::formats::weights::Checkpoint;
 
 /// `config.json` of a BERT checkpoint.
 #[derive(Debug, Clone, Deserialize)]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::weights::{DType, ModelFiles};
+use crate::formats::weights::{DType, ModelFiles};
 
 /// One metadata value.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,6 @@
+//! Where weights come from: model files (safetensors, GGUF), their tensors and dtypes, and the
+//! ggml block formats.
+
+pub mod gguf;
+pub mod quant;
+pub mod weights;
