@@ -1,5 +1,5 @@
-//! The op interface a model is written against. Two backends implement it: [`crate::gpu`]
-//! (hand-written WGSL kernels recorded into one command encoder) and [`crate::cpu`] (burn's CPU
+//! The op interface a model is written against. Two backends implement it: [`crate::backends::gpu`]
+//! (hand-written WGSL kernels recorded into one command encoder) and [`crate::backends::cpu`] (burn's CPU
 //! backend), which is also the reference every kernel is tested against.
 //!
 //! Activations are f32 matrices `[rows, cols]`. Weights keep their checkpoint dtype; how a
@@ -17,7 +17,7 @@ pub enum RopeLayout {
     Interleaved,
 }
 
-/// Shape of an attention call over the KV cache.
+/// Shape of an attention call over the KV cache, and how its scores are formed.
 #[derive(Debug, Clone, Copy)]
 pub struct AttentionShape {
     pub n_heads: usize,
@@ -25,6 +25,50 @@ pub struct AttentionShape {
     pub head_dim: usize,
     /// Position of the first query; the cache already holds this many earlier tokens.
     pub start_pos: usize,
+    /// Multiplies `q . k` before the softmax: `1 / sqrt(head_dim)` unless a family says
+    /// otherwise (Gemma 2/3's `query_pre_attn_scalar`, Granite's `attention_multiplier`).
+    pub scale: f32,
+    /// Gemma 2's soft cap: a scaled score `s` becomes `softcap * tanh(s / softcap)`; 0 for none.
+    pub softcap: f32,
+    /// Sliding-window attention: the query at position `p` sees the keys `j` with
+    /// `p - window < j <= p`; 0 sees every earlier key.
+    pub window: usize,
+}
+
+impl AttentionShape {
+    /// Plain causal attention: scale `1 / sqrt(head_dim)`, no soft cap, no window.
+    pub fn new(n_heads: usize, n_kv_heads: usize, head_dim: usize, start_pos: usize) -> Self {
+        Self {
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            start_pos,
+            scale: 1.0 / (head_dim as f32).sqrt(),
+            softcap: 0.0,
+            window: 0,
+        }
+    }
+
+    /// The first key the query at `position` sees.
+    pub fn first_key(&self, position: usize) -> usize {
+        if self.window == 0 {
+            0
+        } else {
+            (position + 1).saturating_sub(self.window)
+        }
+    }
+}
+
+/// The nonlinearity of an MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `x * sigmoid(x)` (Llama's `silu`).
+    Silu,
+    /// The exact GELU, `x * (1 + erf(x / sqrt(2))) / 2` (transformers' `gelu`).
+    Gelu,
+    /// GELU's tanh approximation, `x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2`
+    /// (transformers' `gelu_pytorch_tanh` and `gelu_new`).
+    GeluTanh,
 }
 
 /// Bytes a backend holds on its device.
@@ -64,7 +108,8 @@ pub trait Backend {
 
     /// `[seq] -> [seq, hidden]`: rows of `table` (`[vocab, hidden]`).
     fn embedding(&mut self, table: &Self::Weight, ids: &[u32]) -> Result<Self::Tensor>;
-    /// `[rows, cols] -> [rows, cols]`, with `weight` of length `cols`.
+    /// `[rows, cols] -> [rows, cols]`, each group of `weight.len()` values normalized on its
+    /// own: the whole row when `weight` has `cols` values, each head for per-head q/k norms.
     fn rms_norm(
         &mut self,
         x: &Self::Tensor,
@@ -81,16 +126,33 @@ pub trait Backend {
         out: &mut Self::Tensor,
     ) -> Result<()>;
     /// The gated MLP's first half in one step: `w: [2n, in]` holds the gate and up rows
-    /// interleaved (row `2j` gate, `2j + 1` up); `[rows, in] -> [rows, n]`, `silu(g) * u`.
-    fn linear_gated(&mut self, x: &Self::Tensor, w: &Self::Weight) -> Result<Self::Tensor>;
+    /// interleaved (row `2j` gate, `2j + 1` up); `[rows, in] -> [rows, n]`, `act(g) * u`.
+    fn linear_gated(
+        &mut self,
+        x: &Self::Tensor,
+        w: &Self::Weight,
+        act: Activation,
+    ) -> Result<Self::Tensor>;
     /// `x[r, :] += bias`.
     fn add_bias(&mut self, x: &mut Self::Tensor, bias: &Self::Weight) -> Result<()>;
     /// `x += y`.
     fn add(&mut self, x: &mut Self::Tensor, y: &Self::Tensor) -> Result<()>;
-    /// `silu(gate) * up`.
-    fn silu_mul(&mut self, gate: &Self::Tensor, up: &Self::Tensor) -> Result<Self::Tensor>;
-    /// In place on `x: [seq, n_heads * head_dim]`; `table: [context, head_dim / 2, 2]` holds
-    /// (cos, sin) per position and pair.
+    /// `act(gate) * up`.
+    fn gated(
+        &mut self,
+        gate: &Self::Tensor,
+        up: &Self::Tensor,
+        act: Activation,
+    ) -> Result<Self::Tensor>;
+    /// In place: `act(x)`.
+    fn activation(&mut self, x: &mut Self::Tensor, act: Activation) -> Result<()>;
+    /// In place: `x * factor`, then, with `softcap > 0`, `softcap * tanh(x / softcap)`
+    /// (embedding multipliers, logit scaling, Gemma 2's final-logit soft cap).
+    fn scale(&mut self, x: &mut Self::Tensor, factor: f32, softcap: f32) -> Result<()>;
+    /// In place on `x: [seq, n_heads * head_dim]`; `table: [context, rotary_dim / 2, 2]` holds
+    /// (cos, sin) per position and pair. The first `rotary_dim` dimensions of each head rotate
+    /// (pairs `(i, i + rotary_dim / 2)` half-split, `(2i, 2i + 1)` interleaved); the rest pass
+    /// through (Phi-4-mini's partial rotary).
     fn rope(
         &mut self,
         x: &mut Self::Tensor,
@@ -161,8 +223,6 @@ pub trait Backend {
         bias: &Self::Weight,
         eps: f32,
     ) -> Result<Self::Tensor>;
-    /// In place: `x * (1 + erf(x / sqrt(2))) / 2`, the exact GELU (Hugging Face's `gelu`).
-    fn gelu(&mut self, x: &mut Self::Tensor) -> Result<()>;
     /// Bidirectional attention over a padded batch. `q, k, v: [batch * seq, n_heads * head_dim]`
     /// hold `batch = lengths.len()` sequences of `seq` rows each; sequence `b` attends to its
     /// first `lengths[b]` keys only, so padding never changes a real row. Rows past a
