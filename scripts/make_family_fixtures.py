@@ -9,8 +9,7 @@ new module types. Output (see tests/fixtures/families.md):
   tests/fixtures/models/<name>/   config.json, model.safetensors, tokenizer files,
                                   generation_config.json, reference.json (+ "architecture",
                                   "window", "context" keys)
-  tests/fixtures/gguf/<name>.gguf written by llama.cpp's own convert_hf_to_gguf.py (--outtype f32;
-                                  gemma3-f32 also as gemma3-f32.f16.gguf)
+  tests/fixtures/gguf/<name>.gguf written by llama.cpp's own convert_hf_to_gguf.py (--outtype f32)
 
 Run from the repo root (the venv of make_fixtures.py plus `gguf` and `sentencepiece`, which the
 converter's LlamaModel.set_vocab imports before falling back to the BPE vocab):
@@ -287,7 +286,6 @@ GGUF_CONVERSIONS = [
     ("gemma-f32", "gemma-f32.gguf", "f32"),
     ("gemma2-f32", "gemma2-f32.gguf", "f32"),
     ("gemma3-f32", "gemma3-f32.gguf", "f32"),
-    ("gemma3-f32", "gemma3-f32.f16.gguf", "f16"),
     ("olmo2-f32", "olmo2-f32.gguf", "f32"),
     ("smollm3-f32", "smollm3-f32.gguf", "f32"),
     ("granite-f32", "granite-f32.gguf", "f32"),
