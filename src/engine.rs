@@ -3,14 +3,15 @@
 use web_time::Instant;
 
 use crate::text::chat::{ChatMessage, ChatTemplate};
-use crate::models::config::{token_ids, Architecture, LlamaConfig};
+use crate::models::config::{token_ids, Architecture, DecoderConfig};
 #[cfg(feature = "cpu")]
 use crate::backends::cpu::Cpu;
 use crate::error::{Error, Result};
-use crate::formats::gguf::{llama_tensor_name, Gguf};
+use crate::formats::gguf::{hf_tensor_name, permutes_qk, Gguf};
 use crate::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
 use crate::backends::gpu::{Gpu, GpuOptions};
-use crate::models::llama::Llama;
+use crate::models::decoder::Decoder;
+use crate::models::RopeTensors;
 use crate::backends::ops::{Backend, MemoryUse};
 use crate::text::sampling::{sorted_candidates, Sampler, SamplingParams};
 use crate::text::tokenizer::Tokenizer;
@@ -156,7 +157,7 @@ pub struct ModelInfo {
     pub features: Vec<String>,
     pub context: usize,
     pub weights_bytes: u64,
-    /// Weight bytes one decode step reads ([`Llama::decode_weight_bytes`]).
+    /// Weight bytes one decode step reads ([`crate::models::decoder::Decoder::decode_weight_bytes`]).
     pub decode_weight_bytes: u64,
     pub kv_cache_bytes: u64,
     pub layers: usize,
@@ -168,7 +169,7 @@ pub struct ModelInfo {
 
 struct Loaded<B: Backend> {
     backend: B,
-    llama: Llama<B>,
+    model: Decoder<B>,
 }
 
 enum Model {
@@ -237,16 +238,16 @@ impl Engine {
             DeviceKind::Gpu => {
                 let mut backend = Gpu::new(&options.gpu).await?;
                 check_fits(&backend, &checkpoint, &config, context)?;
-                let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
-                Model::Gpu(Box::new(Loaded { backend, llama }))
+                let model = Decoder::load(&mut backend, config.clone(), &checkpoint, context)?;
+                Model::Gpu(Box::new(Loaded { backend, model }))
             }
             #[cfg(not(feature = "cpu"))]
             DeviceKind::Cpu => return Err(no_cpu_backend()),
             #[cfg(feature = "cpu")]
             DeviceKind::Cpu => {
                 let mut backend = Cpu::new();
-                let llama = Llama::load(&mut backend, config.clone(), &checkpoint, context)?;
-                Model::Cpu(Box::new(Loaded { backend, llama }))
+                let model = Decoder::load(&mut backend, config.clone(), &checkpoint, context)?;
+                Model::Cpu(Box::new(Loaded { backend, model }))
             }
         };
         let (backend, adapter, memory, decode_weight_bytes) = match &model {
@@ -254,14 +255,14 @@ impl Engine {
                 "webgpu",
                 m.backend.device_name(),
                 m.backend.memory(),
-                m.llama.decode_weight_bytes(),
+                m.model.decode_weight_bytes(),
             ),
             #[cfg(feature = "cpu")]
             Model::Cpu(m) => (
                 "cpu",
                 m.backend.device_name(),
                 m.backend.memory(),
-                m.llama.decode_weight_bytes(),
+                m.model.decode_weight_bytes(),
             ),
         };
         let info = ModelInfo {
@@ -449,7 +450,7 @@ fn model_format(files: &dyn ModelFiles) -> Result<ModelFormat> {
 
 /// Everything read from a model source before weights go to a device.
 struct ModelParts<'a> {
-    config: LlamaConfig,
+    config: DecoderConfig,
     tokenizer: Tokenizer,
     eos_ids: Vec<u32>,
     checkpoint: Checkpoint<'a>,
@@ -458,7 +459,7 @@ struct ModelParts<'a> {
 
 fn read_hugging_face(files: &dyn ModelFiles) -> Result<ModelParts<'_>> {
     let config_text = files.read_text("config.json")?;
-    let config = LlamaConfig::from_json(&config_text).map_err(|e| match e {
+    let config = DecoderConfig::from_json(&config_text).map_err(|e| match e {
         Error::Json { message, .. } => Error::json(files.describe("config.json"), message),
         other => other,
     })?;
@@ -501,7 +502,7 @@ fn read_gguf<'a>(files: &'a dyn ModelFiles, name: &str) -> Result<ModelParts<'a>
         heads("attention.head_count"),
         heads("attention.head_count_kv"),
     );
-    let permuted = arch == "llama";
+    let permuted = permutes_qk(arch);
     let unpermute = |tensor: &str| {
         if !permuted {
             return None;
@@ -514,23 +515,24 @@ fn read_gguf<'a>(files: &'a dyn ModelFiles, name: &str) -> Result<ModelParts<'a>
             None
         }
     };
-    let checkpoint = Checkpoint::from_gguf(files, name, &gguf, llama_tensor_name, unpermute)?;
+    let rename = |tensor: &str| hf_tensor_name(arch, tensor);
+    let checkpoint = Checkpoint::from_gguf(files, name, &gguf, rename, unpermute)?;
     let (_, embedding_shape) = checkpoint.meta("model.embed_tokens.weight")?;
     let vocab = embedding_shape[0];
     let tied = !checkpoint.contains("lm_head.weight");
-    let rope_freqs = if checkpoint.contains("rope_freqs.weight") {
-        let (_, shape) = checkpoint.meta("rope_freqs.weight")?;
-        let shape = shape.to_vec();
-        Some(
-            checkpoint
-                .tensor("rope_freqs.weight", &shape)?
-                .view()
-                .to_f32(),
-        )
-    } else {
-        None
+    let factors = |name: &str| -> Result<Option<Vec<f32>>> {
+        if !checkpoint.contains(name) {
+            return Ok(None);
+        }
+        let shape = checkpoint.meta(name)?.1.to_vec();
+        Ok(Some(checkpoint.tensor(name, &shape)?.view().to_f32()))
     };
-    let config = LlamaConfig::from_gguf(&gguf, vocab, tied, rope_freqs)?;
+    let rope = RopeTensors {
+        freqs: factors("rope_freqs.weight")?,
+        short: factors("rope_factors_short.weight")?,
+        long: factors("rope_factors_long.weight")?,
+    };
+    let config = DecoderConfig::from_gguf(&gguf, vocab, tied, rope)?;
     let tokenizer = if files.exists("tokenizer.json") {
         read_tokenizer_json(files)?
     } else {
@@ -562,7 +564,7 @@ pub(crate) fn check_tensors_fit(gpu: &Gpu, checkpoint: &Checkpoint<'_>) -> Resul
 fn check_fits(
     gpu: &Gpu,
     checkpoint: &Checkpoint<'_>,
-    config: &LlamaConfig,
+    config: &DecoderConfig,
     context: usize,
 ) -> Result<()> {
     check_tensors_fit(gpu, checkpoint)?;
@@ -586,7 +588,7 @@ async fn logits_of<B: Backend>(
     let mut start = 0;
     for chunk in ids.chunks(chunk_len) {
         let is_last = start + chunk.len() == ids.len();
-        let logits = m.llama.forward(&mut m.backend, chunk, start, all)?;
+        let logits = m.model.forward(&mut m.backend, chunk, start, all)?;
         if all || is_last {
             let (n, vocab) = m.backend.shape(&logits);
             let values = m.backend.read(&logits).await?;
@@ -629,7 +631,7 @@ impl Job<'_> {
         sampler: &mut Sampler,
         on_token: &mut dyn FnMut(u32, &str) -> bool,
     ) -> Result<Generation> {
-        let context = m.llama.context();
+        let context = m.model.context();
         // Reuse the cached prefix, but always run at least the last prompt token for its logits.
         let reuse = self
             .cached
@@ -642,7 +644,7 @@ impl Job<'_> {
         let mut logits = None;
         for chunk in prompt[reuse..].chunks(self.prefill_chunk) {
             let start = self.cached.len();
-            logits = Some(m.llama.forward(&mut m.backend, chunk, start, false)?);
+            logits = Some(m.model.forward(&mut m.backend, chunk, start, false)?);
             self.cached.extend_from_slice(chunk);
         }
         let mut logits = logits.expect("the prompt has at least one token to run");
@@ -720,7 +722,7 @@ impl Job<'_> {
                 break;
             }
             let position = self.cached.len();
-            logits = m.llama.forward(&mut m.backend, &[token], position, false)?;
+            logits = m.model.forward(&mut m.backend, &[token], position, false)?;
             self.cached.push(token);
         }
         if let (Some(&last_id), true) = (ids.last(), emitted < text.len()) {

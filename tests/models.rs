@@ -212,8 +212,8 @@ fn chunked_prefill_gives_the_same_logits() {
 
 #[test]
 fn decode_steps_create_no_buffers_or_bind_groups() {
-    use hearth::models::config::LlamaConfig;
-    use hearth::models::llama::Llama;
+    use hearth::models::config::DecoderConfig;
+    use hearth::models::decoder::Decoder;
     use hearth::backends::ops::Backend;
     use hearth::formats::weights::{Checkpoint, ModelFiles};
 
@@ -221,9 +221,9 @@ fn decode_steps_create_no_buffers_or_bind_groups() {
     // Fused q/k/v (llama) and separate projections with q/k norms (qwen3).
     for name in ["llama-f32", "qwen3-f32"] {
         let folder = Folder::new(common::fixtures().join("models").join(name)).unwrap();
-        let config = LlamaConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
+        let config = DecoderConfig::from_json(&folder.read_text("config.json").unwrap()).unwrap();
         let checkpoint = Checkpoint::open(&folder).unwrap();
-        let mut model = Llama::load(&mut gpu, config, &checkpoint, 64).unwrap();
+        let mut model = Decoder::load(&mut gpu, config, &checkpoint, 64).unwrap();
         let logits = model.forward(&mut gpu, &[3, 10, 20, 30], 0, false).unwrap();
         let mut token = pollster::block_on(gpu.argmax(&logits)).unwrap();
         drop(logits);

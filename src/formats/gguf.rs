@@ -423,14 +423,22 @@ pub fn ggml_type_name(id: u32) -> String {
         .unwrap_or_else(|| format!("type {id}"))
 }
 
-/// The Hugging Face name of a llama.cpp tensor of the `llama`, `qwen2` and `qwen3`
-/// architectures, or `None` for tensors the model does not read.
-pub fn llama_tensor_name(name: &str) -> Option<String> {
+/// The Hugging Face name of a GGUF tensor of a decoder of llama.cpp architecture `arch`, or
+/// `None` for tensors hearth does not use. Names follow the transformers checkpoints of each
+/// family, so the model code is the same for both formats. `ffn_norm` is the norm before the
+/// MLP: `post_attention_layernorm` in Llama's naming, `pre_feedforward_layernorm` in Gemma 2/3's.
+/// Fused tensors keep their fused names (`attn_qkv` -> `qkv_proj`); Phi-3's `ffn_up` holds gate
+/// and up stacked, which the model recognizes by its shape.
+pub fn hf_tensor_name(arch: &str, name: &str) -> Option<String> {
     let global = match name {
         "token_embd.weight" => Some("model.embed_tokens.weight"),
+        "position_embd.weight" => Some("model.embed_positions.weight"),
+        "output_norm.bias" => Some("model.norm.bias"),
         "output_norm.weight" => Some("model.norm.weight"),
         "output.weight" => Some("lm_head.weight"),
         "rope_freqs.weight" => Some("rope_freqs.weight"),
+        "rope_factors_long.weight" => Some("rope_factors_long.weight"),
+        "rope_factors_short.weight" => Some("rope_factors_short.weight"),
         _ => None,
     };
     if let Some(global) = global {
@@ -443,19 +451,30 @@ pub fn llama_tensor_name(name: &str) -> Option<String> {
     if suffix != "weight" && suffix != "bias" {
         return None;
     }
+    let sandwich = matches!(arch, "gemma2" | "gemma3");
     let hf = match tensor {
         "attn_norm" => "input_layernorm",
         "attn_q" => "self_attn.q_proj",
         "attn_k" => "self_attn.k_proj",
         "attn_v" => "self_attn.v_proj",
+        "attn_qkv" => "self_attn.qkv_proj",
         "attn_output" => "self_attn.o_proj",
         "attn_q_norm" => "self_attn.q_norm",
         "attn_k_norm" => "self_attn.k_norm",
+        "post_attention_norm" => "post_attention_layernorm",
+        "ffn_norm" if sandwich => "pre_feedforward_layernorm",
         "ffn_norm" => "post_attention_layernorm",
+        "post_ffw_norm" => "post_feedforward_layernorm",
         "ffn_gate" => "mlp.gate_proj",
         "ffn_up" => "mlp.up_proj",
         "ffn_down" => "mlp.down_proj",
         _ => return None,
     };
     Some(format!("model.layers.{layer}.{hf}.{suffix}"))
+}
+
+/// Whether llama.cpp's converter interleaved the q/k rows of `arch` for its RoPE layout (the
+/// families it converts through its Llama code path); hearth puts them back on read.
+pub fn permutes_qk(arch: &str) -> bool {
+    matches!(arch, "llama" | "granite" | "smollm3")
 }

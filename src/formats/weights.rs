@@ -409,6 +409,65 @@ impl HostTensor {
         })
     }
 
+    /// A 2-D float matrix transposed (GPT-2's `Conv1D` stores `[in, out]`); quantized rows
+    /// cannot be transposed.
+    pub fn transposed(&self) -> Result<HostTensor> {
+        let width = match self.dtype {
+            DType::F32 => 4,
+            DType::F16 | DType::BF16 => 2,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot transpose a {} matrix",
+                    other.name()
+                )))
+            }
+        };
+        let [rows, cols] = self.shape[..] else {
+            return Err(Error::InvalidArgument(format!(
+                "cannot transpose a tensor of shape {:?}",
+                self.shape
+            )));
+        };
+        let mut bytes = vec![0; self.bytes.len()];
+        for r in 0..rows {
+            for c in 0..cols {
+                let from = (r * cols + c) * width;
+                let to = (c * rows + r) * width;
+                bytes[to..to + width].copy_from_slice(&self.bytes[from..from + width]);
+            }
+        }
+        Ok(HostTensor {
+            dtype: self.dtype,
+            shape: vec![cols, rows],
+            bytes,
+        })
+    }
+
+    /// The first `rows` rows and the rest (a fused checkpoint tensor's parts, such as Phi-3's
+    /// `gate_up_proj`); rows are whole byte ranges, quantized ones too.
+    pub fn split_rows(&self, rows: usize) -> Result<(HostTensor, HostTensor)> {
+        let total = self.shape.first().copied().unwrap_or(0);
+        if rows == 0 || rows >= total {
+            return Err(Error::InvalidArgument(format!(
+                "cannot split {total} rows at row {rows}"
+            )));
+        }
+        let at = self.bytes.len() / total * rows;
+        let part = |rows: usize, bytes: &[u8]| {
+            let mut shape = self.shape.clone();
+            shape[0] = rows;
+            HostTensor {
+                dtype: self.dtype,
+                shape,
+                bytes: bytes.to_vec(),
+            }
+        };
+        Ok((
+            part(rows, &self.bytes[..at]),
+            part(total - rows, &self.bytes[at..]),
+        ))
+    }
+
     /// The rows of two matrices of one dtype and shape, alternating: `a0, b0, a1, b1, ..`.
     pub fn interleave_rows(a: &HostTensor, b: &HostTensor) -> Result<HostTensor> {
         if a.dtype != b.dtype || a.shape != b.shape || a.shape.len() != 2 || a.shape[0] == 0 {

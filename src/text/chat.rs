@@ -89,6 +89,106 @@ fn write_python_json(
     }
 }
 
+/// transformers' `strftime_now(format)`: today's date (UTC) in a strftime format; Llama 3.x
+/// and SmolLM3 templates write it into their system prompts. Covers the date and time
+/// directives those templates use; anything else is an error naming it.
+fn strftime_now(format: String) -> std::result::Result<Value, minijinja::Error> {
+    let seconds = web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_date(&format, seconds)
+        .map(Value::from)
+        .map_err(|directive| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("strftime_now: unsupported directive %{directive}"),
+            )
+        })
+}
+
+const MONTHS: [&str; 12] = [
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+];
+const WEEKDAYS: [&str; 7] = [
+    "Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday",
+];
+
+/// `format` with strftime directives filled from `seconds` since the Unix epoch (UTC); the
+/// unknown directive's character as the error.
+fn format_date(format: &str, seconds: u64) -> std::result::Result<String, char> {
+    let days = (seconds / 86_400) as i64;
+    let (year, month, day) = civil_from_days(days);
+    let secs = seconds % 86_400;
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut directive = chars.next().ok_or('%')?;
+        // `%-d`: without padding (glibc).
+        let pad = directive != '-';
+        if !pad {
+            directive = chars.next().ok_or('-')?;
+        }
+        let number = |n: i64, width: usize| {
+            if pad {
+                format!("{n:0width$}")
+            } else {
+                n.to_string()
+            }
+        };
+        let month_name = MONTHS[(month - 1) as usize];
+        let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
+        match directive {
+            'd' => out.push_str(&number(day, 2)),
+            'e' => out.push_str(&format!("{day:>2}")),
+            'm' => out.push_str(&number(month, 2)),
+            'Y' => out.push_str(&year.to_string()),
+            'y' => out.push_str(&number(year % 100, 2)),
+            'B' => out.push_str(month_name),
+            'b' | 'h' => out.push_str(&month_name[..3]),
+            'A' => out.push_str(weekday),
+            'a' => out.push_str(&weekday[..3]),
+            'H' => out.push_str(&number((secs / 3600) as i64, 2)),
+            'M' => out.push_str(&number((secs / 60 % 60) as i64, 2)),
+            'S' => out.push_str(&number((secs % 60) as i64, 2)),
+            'j' => out.push_str(&number(days - days_from_civil(year, 1, 1) + 1, 3)),
+            '%' => out.push('%'),
+            other => return Err(other),
+        }
+    }
+    Ok(out)
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (the proleptic Gregorian calendar).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a date: the inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = year - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 impl ChatTemplate {
     pub fn new(template: &str, bos_token: Option<&str>, eos_token: Option<&str>) -> Result<Self> {
         let mut env = Environment::new();
@@ -96,6 +196,7 @@ impl ChatTemplate {
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
+        env.add_function("strftime_now", strftime_now);
         env.add_filter("tojson", tojson);
         env.add_template_owned("chat", template.to_string())
             .map_err(|e| Error::ChatTemplate(e.to_string()))?;
@@ -127,5 +228,25 @@ impl ChatTemplate {
                     .unwrap_or_else(|| e.to_string());
                 Error::ChatTemplate(detail)
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates_as_strftime_does() {
+        // 2025-07-08 12:34:56 UTC, a Tuesday.
+        let t = 1_751_978_096;
+        assert_eq!(format_date("%d %B %Y", t).unwrap(), "08 July 2025");
+        assert_eq!(format_date("%d %b %Y", t).unwrap(), "08 Jul 2025");
+        assert_eq!(format_date("%-d %b %Y", t).unwrap(), "8 Jul 2025");
+        assert_eq!(format_date("%A %Y-%m-%d %H:%M:%S", t).unwrap(), "Tuesday 2025-07-08 12:34:56");
+        assert_eq!(format_date("%j %y %%", t).unwrap(), "189 25 %");
+        assert_eq!(format_date("%Q", t), Err('Q'));
+        // Leap days and the epoch.
+        assert_eq!(format_date("%Y-%m-%d %a", 951_782_400).unwrap(), "2000-02-29 Tue");
+        assert_eq!(format_date("%Y-%m-%d %A", 0).unwrap(), "1970-01-01 Thursday");
     }
 }

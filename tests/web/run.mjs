@@ -242,6 +242,34 @@ test('webgpu: greedy ids equal the transformers reference (f32, sharded qwen2, b
   }
 });
 
+test('every decoder family (Gemma 1/2/3, OLMo 2, SmolLM3, Granite, Phi-3/4, GPT-2, sliding Mistral): greedy ids equal the reference on WebGPU and the CPU', async () => {
+  const families = ['gemma-f32', 'gemma2-f32', 'gemma3-f32', 'olmo2-f32', 'smollm3-f32', 'granite-f32',
+    'phi3-f32', 'phi4-f32', 'gpt2-f32', 'mistral-sliding-f32'];
+  for (const model of families) {
+    const ref = await reference(model);
+    for (const device of ['webgpu', 'cpu']) {
+      const out = await inPage(async (hearth, { url, ids, device, context }) => {
+        const engine = await hearth.Engine.load(url, { device, context });
+        const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+        const info = engine.info();
+        await engine.dispose();
+        return { ids: result.ids, architecture: info.architecture };
+      }, { url: `${base}/models/${model}/`, ids: ref.prompt_ids, device, context: ref.context });
+      assertEqual(out.architecture, ref.architecture, `${model} architecture`);
+      assertEqual(out.ids, ref.greedy_ids, `${model} greedy ids on ${device}`);
+    }
+  }
+  // A family from llama.cpp's converter, by URL.
+  const ref = await reference('gemma3-f32');
+  const ids = await inPage(async (hearth, { url, ids }) => {
+    const engine = await hearth.Engine.load(url, { device: 'webgpu' });
+    const result = await engine.generate({ ids, maxTokens: 16, temperature: 0, ignoreEos: true });
+    await engine.dispose();
+    return result.ids;
+  }, { url: `${base}/models/gemma3-f32.gguf`, ids: ref.prompt_ids });
+  assertEqual(ids, ref.greedy_ids, 'gemma3-f32.gguf greedy ids');
+});
+
 test('webgpu: logits within 1e-3 of the reference', async () => {
   const ref = await reference('qwen3-f32');
   const logits = await inPage(async (hearth, { url, ids }) => {

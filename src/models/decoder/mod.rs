@@ -1,13 +1,25 @@
-//! One Llama-family decoder for Llama 2/3, SmolLM, TinyLlama, Mistral, Qwen2 and Qwen3, driven by
-//! the config and by which tensors the checkpoint has (q/k/v biases, per-head q/k norms, a
-//! separate `lm_head`). Written once against [`Backend`]; tensors keep their checkpoint names.
+//! One decoder for every family hearth runs (Llama 2/3, SmolLM2/3, Mistral, Qwen2/3, Gemma
+//! 1/2/3, OLMo 2, Granite, Phi-3/4): the variation points are named in [`DecoderConfig`] (norm
+//! kind, offset and placement, activation, embedding/residual/logit scales, soft caps, each
+//! layer's window and RoPE), and the checkpoint says the rest (q/k/v biases, q/k norms, fused
+//! projections, a separate `lm_head`). Written once against [`Backend`]; tensors keep their
+//! checkpoint names.
 
-use crate::models::config::LlamaConfig;
-use crate::error::{Error, Result};
 use crate::backends::ops::{AttentionShape, Backend, RopeLayout};
+use crate::error::{Error, Result};
 use crate::formats::weights::{Checkpoint, DType, HostTensor, TensorView};
+use crate::models::config::{Architecture, DecoderConfig, LayerKind, NormPlacement};
+use crate::models::rope::identity_table;
+
+mod gpt2;
 
 struct Linear<B: Backend> {
+    weight: B::Weight,
+    bias: Option<B::Weight>,
+}
+
+/// An RMSNorm (`bias` None) or a LayerNorm.
+struct Norm<B: Backend> {
     weight: B::Weight,
     bias: Option<B::Weight>,
 }
@@ -18,61 +30,94 @@ enum QkvProj<B: Backend> {
     /// the three products, one for RoPE and the KV-cache write.
     Fused(Linear<B>),
     /// When the three differ in dtype (mixed-quantization GGUFs) or in having a bias, or
-    /// Qwen3 normalizes q and k between the projection and RoPE.
+    /// q and k are normalized between the projection and RoPE.
     Separate {
         q: Linear<B>,
         k: Linear<B>,
         v: Linear<B>,
-        /// Qwen3's per-head RMSNorms on queries and keys, before RoPE.
-        norms: Option<(B::Weight, B::Weight)>,
+        /// RMSNorms on queries and keys before RoPE: per head (Qwen3, Gemma 3) or over the
+        /// whole projection (OLMo 2).
+        norms: Option<(Norm<B>, Norm<B>)>,
     },
 }
 
-/// The MLP's gate and up projections.
-enum GateUp<B: Backend> {
+/// The MLP's first projection(s).
+enum Mlp<B: Backend> {
     /// Gate and up rows interleaved in one matrix, for [`Backend::linear_gated`].
-    Fused(B::Weight),
+    GatedFused(B::Weight),
     /// When the two differ in dtype or have biases.
-    Separate { gate: Linear<B>, up: Linear<B> },
+    Gated { gate: Linear<B>, up: Linear<B> },
+    /// `act(up)` without a gate (GPT-2).
+    Plain { up: Linear<B> },
 }
 
 struct Layer<B: Backend> {
-    input_layernorm: B::Weight,
+    kind: LayerKind,
+    /// Norms before and after each branch; which exist is the family's norm placement.
+    attn_in: Option<Norm<B>>,
+    attn_out: Option<Norm<B>>,
     qkv: QkvProj<B>,
     o_proj: Linear<B>,
-    post_attention_layernorm: B::Weight,
-    gate_up: GateUp<B>,
+    mlp_in: Option<Norm<B>>,
+    mlp_out: Option<Norm<B>>,
+    mlp: Mlp<B>,
     down_proj: Linear<B>,
 }
 
-pub struct Llama<B: Backend> {
-    config: LlamaConfig,
+pub struct Decoder<B: Backend> {
+    config: DecoderConfig,
     embed_tokens: B::Weight,
+    /// Learned positions (GPT-2): `[max_positions, hidden]`.
+    position_embeddings: Option<B::Weight>,
     layers: Vec<Layer<B>>,
-    norm: B::Weight,
+    norm: Norm<B>,
     /// `None` when the output projection is tied to `embed_tokens`.
     lm_head: Option<B::Weight>,
-    /// (cos, sin) for every position of the context and every pair of a head.
-    rope_table: B::Weight,
+    /// (cos, sin) for every position of the context and every pair, one table per entry of
+    /// `config.ropes`, and an identity table for fused layers without RoPE.
+    rope_tables: Vec<B::Weight>,
+    identity_rope: Option<B::Weight>,
     cache: B::KvCache,
     context: usize,
-    /// Weight bytes one decode step reads (see [`Llama::decode_weight_bytes`]).
+    /// Weight bytes one decode step reads (see [`Decoder::decode_weight_bytes`]).
     decode_weight_bytes: u64,
 }
 
+/// The uploaded weights of a decoder, and what its byte count needs.
+struct Parts<B: Backend> {
+    embed_tokens: B::Weight,
+    position_embeddings: Option<B::Weight>,
+    layers: Vec<Layer<B>>,
+    norm: Norm<B>,
+    lm_head: Option<B::Weight>,
+    /// Bytes of the embedding table, and of all weights before the model's were uploaded.
+    embed_bytes: u64,
+    weights_before: u64,
+}
+
 /// Loads checkpoint tensors by name, checking their shapes.
-struct Loader<'a, B: Backend> {
-    backend: &'a mut B,
-    checkpoint: &'a Checkpoint<'a>,
+pub(crate) struct Loader<'a, B: Backend> {
+    pub backend: &'a mut B,
+    pub checkpoint: &'a Checkpoint<'a>,
+    /// Added to every norm weight (Gemma's `1 + w`).
+    pub norm_offset: f32,
+}
+
+fn f32_view<'a>(shape: &'a [usize], values: &'a [f32]) -> TensorView<'a> {
+    TensorView {
+        dtype: DType::F32,
+        shape,
+        bytes: bytemuck::cast_slice(values),
+    }
 }
 
 impl<B: Backend> Loader<'_, B> {
-    fn weight(&mut self, name: &str, shape: &[usize]) -> Result<B::Weight> {
+    pub fn weight(&mut self, name: &str, shape: &[usize]) -> Result<B::Weight> {
         let tensor = self.checkpoint.tensor(name, shape)?;
         self.backend.upload_weight(name, tensor.view())
     }
 
-    fn optional(&mut self, name: &str, shape: &[usize]) -> Result<Option<B::Weight>> {
+    pub fn optional(&mut self, name: &str, shape: &[usize]) -> Result<Option<B::Weight>> {
         if self.checkpoint.contains(name) {
             self.weight(name, shape).map(Some)
         } else {
@@ -88,6 +133,31 @@ impl<B: Backend> Loader<'_, B> {
         })
     }
 
+    /// `{prefix}.weight: [width]` plus the family's offset, and `{prefix}.bias` if present.
+    fn norm(&mut self, prefix: &str, width: usize) -> Result<Norm<B>> {
+        let name = format!("{prefix}.weight");
+        let weight = if self.norm_offset == 0.0 {
+            self.weight(&name, &[width])?
+        } else {
+            let mut values = self.checkpoint.tensor(&name, &[width])?.view().to_f32();
+            values.iter_mut().for_each(|v| *v += self.norm_offset);
+            self.backend
+                .upload_weight(&name, f32_view(&[width], &values))?
+        };
+        Ok(Norm {
+            weight,
+            bias: self.optional(&format!("{prefix}.bias"), &[width])?,
+        })
+    }
+
+    fn optional_norm(&mut self, prefix: &str, width: usize) -> Result<Option<Norm<B>>> {
+        if self.checkpoint.contains(&format!("{prefix}.weight")) {
+            self.norm(prefix, width).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Whether `names` are all present with one dtype (as loaded), or all absent.
     fn fusable(&self, names: &[String]) -> bool {
         let dtypes: Vec<Option<DType>> = names
@@ -95,6 +165,20 @@ impl<B: Backend> Loader<'_, B> {
             .map(|name| self.checkpoint.meta(name).ok().map(|(dtype, _)| dtype))
             .collect();
         dtypes.windows(2).all(|pair| pair[0] == pair[1])
+    }
+
+    fn upload_linear(&mut self, name: &str, weight: HostTensor, bias: Option<HostTensor>) -> Result<Linear<B>> {
+        let weight = self
+            .backend
+            .upload_weight(&format!("{name}.weight"), weight.view())?;
+        let bias = match bias {
+            Some(bias) => Some(
+                self.backend
+                    .upload_weight(&format!("{name}.bias"), bias.view())?,
+            ),
+            None => None,
+        };
+        Ok(Linear { weight, bias })
     }
 
     /// Linears `{prefix}` of `(prefix, out rows)` whose weights are stacked, or interleaved
@@ -127,38 +211,46 @@ impl<B: Backend> Loader<'_, B> {
             _ => HostTensor::concat_rows(tensors),
         };
         let weight = join(&read(&weights, true)?)?;
-        let weight = self
-            .backend
-            .upload_weight(&format!("{name}.weight"), weight.view())?;
         let bias = if self.checkpoint.contains(&biases[0]) {
-            let bias = join(&read(&biases, false)?)?;
-            Some(
-                self.backend
-                    .upload_weight(&format!("{name}.bias"), bias.view())?,
-            )
+            Some(join(&read(&biases, false)?)?)
         } else {
             None
         };
-        Ok(Some(Linear { weight, bias }))
+        self.upload_linear(name, weight, bias).map(Some)
     }
 
-    fn qkv(&mut self, c: &LlamaConfig, p: &str) -> Result<QkvProj<B>> {
+    fn qkv(&mut self, c: &DecoderConfig, p: &str) -> Result<QkvProj<B>> {
         let a = format!("{p}.self_attn");
+        let (q_dim, kv_dim) = (c.q_dim(), c.kv_dim());
+        // Phi-3 ships q, k and v fused, in the stacked layout the fused kernel reads.
+        let fused_name = format!("{a}.qkv_proj");
+        if self.checkpoint.contains(&format!("{fused_name}.weight")) {
+            return Ok(QkvProj::Fused(self.linear(
+                &fused_name,
+                q_dim + 2 * kv_dim,
+                c.hidden,
+            )?));
+        }
+        let (q_norm_width, k_norm_width) = if c.qk_norm_whole {
+            (q_dim, kv_dim)
+        } else {
+            (c.head_dim, c.head_dim)
+        };
         let norms = (
-            self.optional(&format!("{a}.q_norm.weight"), &[c.head_dim])?,
-            self.optional(&format!("{a}.k_norm.weight"), &[c.head_dim])?,
+            self.optional_norm(&format!("{a}.q_norm"), q_norm_width)?,
+            self.optional_norm(&format!("{a}.k_norm"), k_norm_width)?,
         );
         let parts = [
-            (format!("{a}.q_proj"), c.q_dim()),
-            (format!("{a}.k_proj"), c.kv_dim()),
-            (format!("{a}.v_proj"), c.kv_dim()),
+            (format!("{a}.q_proj"), q_dim),
+            (format!("{a}.k_proj"), kv_dim),
+            (format!("{a}.v_proj"), kv_dim),
         ];
         if let (None, None) = norms {
-            if let Some(fused) = self.fused(&format!("{a}.qkv_proj"), &parts, c.hidden, false)? {
+            if let Some(fused) = self.fused(&fused_name, &parts, c.hidden, false)? {
                 return Ok(QkvProj::Fused(fused));
             }
         }
-        let [(q, q_dim), (k, kv_dim), (v, _)] = parts;
+        let [(q, _), (k, _), (v, _)] = parts;
         Ok(QkvProj::Separate {
             q: self.linear(&q, q_dim, c.hidden)?,
             k: self.linear(&k, kv_dim, c.hidden)?,
@@ -170,16 +262,39 @@ impl<B: Backend> Loader<'_, B> {
         })
     }
 
-    fn gate_up(&mut self, c: &LlamaConfig, p: &str) -> Result<GateUp<B>> {
+    fn mlp(&mut self, c: &DecoderConfig, p: &str) -> Result<Mlp<B>> {
+        let (inter, hidden) = (c.intermediate, c.hidden);
         let gate = format!("{p}.mlp.gate_proj");
         let up = format!("{p}.mlp.up_proj");
-        let parts = [(gate.clone(), c.intermediate), (up.clone(), c.intermediate)];
         let name = format!("{p}.mlp.gate_up_proj");
-        match self.fused(&name, &parts, c.hidden, true)? {
-            Some(Linear { weight, bias: None }) => Ok(GateUp::Fused(weight)),
-            _ => Ok(GateUp::Separate {
-                gate: self.linear(&gate, c.intermediate, c.hidden)?,
-                up: self.linear(&up, c.intermediate, c.hidden)?,
+        if !c.gated_mlp {
+            return Ok(Mlp::Plain {
+                up: self.linear(&up, inter, hidden)?,
+            });
+        }
+        // Phi-3 ships gate and up stacked (gate first); GGUF keeps that as a double `ffn_up`.
+        let stacked = [format!("{name}.weight"), format!("{up}.weight")]
+            .into_iter()
+            .find(|n| {
+                !self.checkpoint.contains(&format!("{gate}.weight"))
+                    && matches!(self.checkpoint.meta(n), Ok((_, shape)) if shape.first() == Some(&(2 * inter)))
+            });
+        if let Some(stacked) = stacked {
+            let (g, u) = self
+                .checkpoint
+                .tensor(&stacked, &[2 * inter, hidden])?
+                .split_rows(inter)?;
+            let weight = HostTensor::interleave_rows(&g, &u)?;
+            return Ok(Mlp::GatedFused(
+                self.backend.upload_weight(&name, weight.view())?,
+            ));
+        }
+        let parts = [(gate.clone(), inter), (up.clone(), inter)];
+        match self.fused(&name, &parts, hidden, true)? {
+            Some(Linear { weight, bias: None }) => Ok(Mlp::GatedFused(weight)),
+            _ => Ok(Mlp::Gated {
+                gate: self.linear(&gate, inter, hidden)?,
+                up: self.linear(&up, inter, hidden)?,
             }),
         }
     }
@@ -194,37 +309,43 @@ impl<B: Backend> Linear<B> {
         }
         Ok(y)
     }
+}
 
-    /// `out += forward(x)`, in one step when there is no bias.
-    fn forward_add(&self, backend: &mut B, x: &B::Tensor, out: &mut B::Tensor) -> Result<()> {
-        if self.bias.is_none() {
-            return backend.linear_add(x, &self.weight, out);
+impl<B: Backend> Norm<B> {
+    /// x: [seq, width] -> [seq, width]
+    fn forward(&self, backend: &mut B, x: &B::Tensor, eps: f32) -> Result<B::Tensor> {
+        match &self.bias {
+            None => backend.rms_norm(x, &self.weight, eps),
+            Some(bias) => backend.layer_norm(x, &self.weight, bias, eps),
         }
-        let y = self.forward(backend, x)?;
-        backend.add(out, &y)
     }
 }
 
-/// (cos, sin) of `position * inv_freq` for every position below `context`, as the reference
-/// computes them: the angle rounded to f32, its cosine and sine exact.
-fn rope_table(config: &LlamaConfig, context: usize) -> Vec<f32> {
-    let inv_freq = config.rope_inv_freq();
-    let mut table = Vec::with_capacity(context * inv_freq.len() * 2);
-    for pos in 0..context {
-        for &f in &inv_freq {
-            let angle = (pos as f32 * f) as f64;
-            table.push(angle.cos() as f32);
-            table.push(angle.sin() as f32);
-        }
+/// Checkpoint names of a layer's four norm slots under each placement:
+/// (before attention, after attention, before the MLP, after the MLP).
+fn norm_names(placement: NormPlacement) -> [Option<&'static str>; 4] {
+    match placement {
+        NormPlacement::Pre => [Some("input_layernorm"), None, Some("post_attention_layernorm"), None],
+        NormPlacement::Sandwich => [
+            Some("input_layernorm"),
+            Some("post_attention_layernorm"),
+            Some("pre_feedforward_layernorm"),
+            Some("post_feedforward_layernorm"),
+        ],
+        NormPlacement::Post => [
+            None,
+            Some("post_attention_layernorm"),
+            None,
+            Some("post_feedforward_layernorm"),
+        ],
     }
-    table
 }
 
-impl<B: Backend> Llama<B> {
+impl<B: Backend> Decoder<B> {
     /// Uploads the weights and allocates a KV cache of `context` positions.
     pub fn load(
         backend: &mut B,
-        config: LlamaConfig,
+        config: DecoderConfig,
         checkpoint: &Checkpoint<'_>,
         context: usize,
     ) -> Result<Self> {
@@ -235,60 +356,127 @@ impl<B: Backend> Llama<B> {
                 c.max_context()
             )));
         }
+        if c.architecture == Architecture::Gpt2 && gpt2::is_transformers_layout(checkpoint) {
+            return Self::load_gpt2(backend, config, checkpoint, context);
+        }
+        // Gemma 3's multimodal checkpoints keep the text model under another prefix.
+        let root = ["model.", "language_model.model.", "model.language_model."]
+            .into_iter()
+            .find(|root| checkpoint.contains(&format!("{root}embed_tokens.weight")))
+            .unwrap_or("model.");
         let mut load = Loader {
             backend: &mut *backend,
             checkpoint,
+            norm_offset: c.norm_weight_offset,
         };
         let weights_before = load.backend.memory().weights;
-        let embed_tokens = load.weight("model.embed_tokens.weight", &[c.vocab, c.hidden])?;
+        let embed_tokens = load.weight(&format!("{root}embed_tokens.weight"), &[c.vocab, c.hidden])?;
         let embed_bytes = load.backend.memory().weights - weights_before;
+        let norm_slots = norm_names(c.norm_placement);
         let mut layers = Vec::with_capacity(c.n_layers);
-        for i in 0..c.n_layers {
-            let p = format!("model.layers.{i}");
+        for (i, &kind) in c.layers.iter().enumerate() {
+            let p = format!("{root}layers.{i}");
+            let mut norms = Vec::with_capacity(4);
+            for slot in norm_slots {
+                norms.push(match slot {
+                    Some(name) => Some(load.norm(&format!("{p}.{name}"), c.hidden)?),
+                    None => None,
+                });
+            }
+            let [attn_in, attn_out, mlp_in, mlp_out]: [Option<Norm<B>>; 4] = norms
+                .try_into()
+                .map_err(|_| Error::Config("norm slots".into()))?;
             layers.push(Layer {
-                input_layernorm: load
-                    .weight(&format!("{p}.input_layernorm.weight"), &[c.hidden])?,
+                kind,
+                attn_in,
+                attn_out,
                 qkv: load.qkv(c, &p)?,
                 o_proj: load.linear(&format!("{p}.self_attn.o_proj"), c.hidden, c.q_dim())?,
-                post_attention_layernorm: load
-                    .weight(&format!("{p}.post_attention_layernorm.weight"), &[c.hidden])?,
-                gate_up: load.gate_up(c, &p)?,
+                mlp_in,
+                mlp_out,
+                mlp: load.mlp(c, &p)?,
                 down_proj: load.linear(&format!("{p}.mlp.down_proj"), c.hidden, c.intermediate)?,
             });
         }
-        let norm = load.weight("model.norm.weight", &[c.hidden])?;
+        let norm = load.norm(&format!("{root}norm"), c.hidden)?;
         // Tied checkpoints omit lm_head; some untied configs still share it.
         let lm_head = if c.tie_word_embeddings {
             None
         } else {
-            load.optional("lm_head.weight", &[c.vocab, c.hidden])?
+            ["lm_head.weight", "language_model.lm_head.weight"]
+                .into_iter()
+                .find(|name| checkpoint.contains(name))
+                .map(|name| load.weight(name, &[c.vocab, c.hidden]))
+                .transpose()?
         };
+        // Learned positions: GPT-2 as llama.cpp's converter writes it.
+        let position_embeddings = load.optional(
+            &format!("{root}embed_positions.weight"),
+            &[c.max_position_embeddings, c.hidden],
+        )?;
+        let parts = Parts {
+            embed_tokens,
+            position_embeddings,
+            layers,
+            norm,
+            lm_head,
+            embed_bytes,
+            weights_before,
+        };
+        Self::finish(backend, config, parts, context)
+    }
+
+    /// Rope tables, the KV cache and the byte count, once the weights are up.
+    fn finish(
+        backend: &mut B,
+        config: DecoderConfig,
+        parts: Parts<B>,
+        context: usize,
+    ) -> Result<Self> {
+        let c = &config;
+        let Parts {
+            embed_tokens,
+            position_embeddings,
+            layers,
+            norm,
+            lm_head,
+            embed_bytes,
+            weights_before,
+        } = parts;
         // Every matrix is read whole once a step; the embedding table only one row, unless it
         // is also the output projection.
-        let model_bytes = load.backend.memory().weights - weights_before;
+        let model_bytes = backend.memory().weights - weights_before;
         let embed_row = embed_bytes / c.vocab.max(1) as u64;
         let decode_weight_bytes = match lm_head {
             Some(_) => model_bytes - embed_bytes + embed_row,
             None => model_bytes + embed_row,
         };
-        let table = rope_table(c, context);
-        let shape = [context, c.head_dim / 2, 2];
-        let rope_table = backend.upload_weight(
-            "rope_table",
-            TensorView {
-                dtype: DType::F32,
-                shape: &shape,
-                bytes: bytemuck::cast_slice(&table),
-            },
-        )?;
+        let mut rope_tables = Vec::with_capacity(c.ropes.len());
+        for rope in &c.ropes {
+            let table = rope.table(context);
+            let shape = [context, rope.rotary_dim / 2, 2];
+            rope_tables.push(backend.upload_weight("rope_table", f32_view(&shape, &table))?);
+        }
+        let needs_identity = layers
+            .iter()
+            .any(|l| l.kind.rope.is_none() && matches!(l.qkv, QkvProj::Fused(_)));
+        let identity_rope = if needs_identity {
+            let table = identity_table(context, c.head_dim);
+            let shape = [context, c.head_dim / 2, 2];
+            Some(backend.upload_weight("rope_identity", f32_view(&shape, &table))?)
+        } else {
+            None
+        };
         let cache = backend.kv_cache(c.n_layers, context, c.kv_dim())?;
         Ok(Self {
             config,
             embed_tokens,
+            position_embeddings,
             layers,
             norm,
             lm_head,
-            rope_table,
+            rope_tables,
+            identity_rope,
             cache,
             context,
             decode_weight_bytes,
@@ -302,13 +490,47 @@ impl<B: Backend> Llama<B> {
         self.decode_weight_bytes
     }
 
-    pub fn config(&self) -> &LlamaConfig {
+    pub fn config(&self) -> &DecoderConfig {
         &self.config
     }
 
     /// Positions the KV cache holds.
     pub fn context(&self) -> usize {
         self.context
+    }
+
+    /// `x += scale * branch`, through `norm` first if the placement puts one there.
+    fn join_residual(
+        &self,
+        b: &mut B,
+        x: &mut B::Tensor,
+        mut branch: B::Tensor,
+        norm: Option<&Norm<B>>,
+    ) -> Result<()> {
+        let c = &self.config;
+        if let Some(norm) = norm {
+            branch = norm.forward(b, &branch, c.norm_eps)?;
+        }
+        if c.residual_scale != 1.0 {
+            b.scale(&mut branch, c.residual_scale, 0.0)?;
+        }
+        b.add(x, &branch)
+    }
+
+    /// `x += o_proj(attended)` (or `down_proj`), fused when nothing comes between.
+    fn project_into_residual(
+        &self,
+        b: &mut B,
+        x: &mut B::Tensor,
+        proj: &Linear<B>,
+        input: &B::Tensor,
+        norm: Option<&Norm<B>>,
+    ) -> Result<()> {
+        if norm.is_none() && proj.bias.is_none() && self.config.residual_scale == 1.0 {
+            return b.linear_add(input, &proj.weight, x);
+        }
+        let y = proj.forward(b, input)?;
+        self.join_residual(b, x, y, norm)
     }
 
     /// Runs `ids` at positions `start_pos..`, filling the KV cache.
@@ -330,68 +552,92 @@ impl<B: Backend> Llama<B> {
                 context: self.context,
             });
         }
-        let attention = AttentionShape {
-            n_heads: c.n_heads,
-            n_kv_heads: c.n_kv_heads,
-            head_dim: c.head_dim,
-            start_pos,
-        };
         // x: [seq, hidden]
         let mut x = b.embedding(&self.embed_tokens, ids)?;
+        if c.embedding_scale != 1.0 {
+            b.scale(&mut x, c.embedding_scale, 0.0)?;
+        }
+        if let Some(positions) = &self.position_embeddings {
+            let ids: Vec<u32> = (start_pos..start_pos + ids.len()).map(|p| p as u32).collect();
+            let p = b.embedding(positions, &ids)?;
+            b.add(&mut x, &p)?;
+        }
         let layout = RopeLayout::HalfSplit;
         for (i, layer) in self.layers.iter().enumerate() {
-            let h = b.rms_norm(&x, &layer.input_layernorm, c.rms_norm_eps)?;
+            let mut attention = AttentionShape::new(c.n_heads, c.n_kv_heads, c.head_dim, start_pos);
+            attention.scale = c.attention_scale;
+            attention.softcap = c.attention_softcap;
+            attention.window = layer.kind.window;
+            let table = match layer.kind.rope {
+                Some(index) => Some(&self.rope_tables[index]),
+                None => self.identity_rope.as_ref(),
+            };
+            let normed = match &layer.attn_in {
+                Some(norm) => Some(norm.forward(b, &x, c.norm_eps)?),
+                None => None,
+            };
+            let h = normed.as_ref().unwrap_or(&x);
             // q: [seq, n_heads * head_dim]; k, v go to the cache.
             let q = match &layer.qkv {
                 QkvProj::Fused(qkv) => {
-                    let qkv = qkv.forward(b, &h)?;
-                    drop(h);
-                    b.rope_qkv(
-                        &qkv,
-                        &self.rope_table,
-                        &mut self.cache,
-                        i,
-                        attention,
-                        layout,
-                    )?
+                    let qkv = qkv.forward(b, h)?;
+                    drop(normed);
+                    let table = table.ok_or_else(|| Error::Config("no rope table".into()))?;
+                    b.rope_qkv(&qkv, table, &mut self.cache, i, attention, layout)?
                 }
                 QkvProj::Separate { q, k, v, norms } => {
-                    let mut q = q.forward(b, &h)?;
-                    let mut k = k.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
-                    let v = v.forward(b, &h)?; // [seq, n_kv_heads * head_dim]
-                    drop(h);
+                    let mut q = q.forward(b, h)?;
+                    let mut k = k.forward(b, h)?; // [seq, n_kv_heads * head_dim]
+                    let v = v.forward(b, h)?; // [seq, n_kv_heads * head_dim]
+                    drop(normed);
                     if let Some((q_norm, k_norm)) = norms {
-                        q = b.rms_norm(&q, q_norm, c.rms_norm_eps)?;
-                        k = b.rms_norm(&k, k_norm, c.rms_norm_eps)?;
+                        q = q_norm.forward(b, &q, c.norm_eps)?;
+                        k = k_norm.forward(b, &k, c.norm_eps)?;
                     }
-                    b.rope(&mut q, &self.rope_table, c.head_dim, start_pos, layout)?;
-                    b.rope(&mut k, &self.rope_table, c.head_dim, start_pos, layout)?;
+                    if let Some(index) = layer.kind.rope {
+                        let table = &self.rope_tables[index];
+                        b.rope(&mut q, table, c.head_dim, start_pos, layout)?;
+                        b.rope(&mut k, table, c.head_dim, start_pos, layout)?;
+                    }
                     b.write_kv(&mut self.cache, i, &k, &v, start_pos)?;
                     q
                 }
             };
             let attended = b.attention(&q, &self.cache, i, attention)?; // [seq, n_heads * head_dim]
             drop(q);
-            layer.o_proj.forward_add(b, &attended, &mut x)?;
+            self.project_into_residual(b, &mut x, &layer.o_proj, &attended, layer.attn_out.as_ref())?;
             drop(attended);
 
-            let h = b.rms_norm(&x, &layer.post_attention_layernorm, c.rms_norm_eps)?;
-            let act = match &layer.gate_up {
-                GateUp::Fused(gate_up) => b.linear_gated(&h, gate_up)?,
-                GateUp::Separate { gate, up } => {
-                    let gate = gate.forward(b, &h)?; // [seq, intermediate]
-                    let up = up.forward(b, &h)?; // [seq, intermediate]
-                    b.silu_mul(&gate, &up)?
+            let normed = match &layer.mlp_in {
+                Some(norm) => Some(norm.forward(b, &x, c.norm_eps)?),
+                None => None,
+            };
+            let h = normed.as_ref().unwrap_or(&x);
+            let act = match &layer.mlp {
+                Mlp::GatedFused(gate_up) => b.linear_gated(h, gate_up, c.activation)?,
+                Mlp::Gated { gate, up } => {
+                    let gate = gate.forward(b, h)?; // [seq, intermediate]
+                    let up = up.forward(b, h)?; // [seq, intermediate]
+                    b.gated(&gate, &up, c.activation)?
+                }
+                Mlp::Plain { up } => {
+                    let mut up = up.forward(b, h)?; // [seq, intermediate]
+                    b.activation(&mut up, c.activation)?;
+                    up
                 }
             };
-            drop(h);
-            layer.down_proj.forward_add(b, &act, &mut x)?;
+            drop(normed);
+            self.project_into_residual(b, &mut x, &layer.down_proj, &act, layer.mlp_out.as_ref())?;
         }
         if !all_logits {
             x = b.last_row(&x)?;
         }
-        let x = b.rms_norm(&x, &self.norm, c.rms_norm_eps)?;
+        let x = self.norm.forward(b, &x, c.norm_eps)?;
         let head = self.lm_head.as_ref().unwrap_or(&self.embed_tokens);
-        b.linear(&x, head) // [seq or 1, vocab]
+        let mut logits = b.linear(&x, head)?; // [seq or 1, vocab]
+        if c.logit_scale != 1.0 || c.final_softcap > 0.0 {
+            b.scale(&mut logits, c.logit_scale, c.final_softcap)?;
+        }
+        Ok(logits)
     }
 }
