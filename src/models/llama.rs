@@ -4,7 +4,7 @@
 
 use crate::models::config::LlamaConfig;
 use crate::error::{Error, Result};
-use crate::backends::ops::{AttentionShape, Backend, RopeLayout};
+use crate::backends::ops::{Activation, AttentionShape, Backend, RopeLayout};
 use crate::formats::weights::{Checkpoint, DType, HostTensor, TensorView};
 
 struct Linear<B: Backend> {
@@ -330,12 +330,7 @@ impl<B: Backend> Llama<B> {
                 context: self.context,
             });
         }
-        let attention = AttentionShape {
-            n_heads: c.n_heads,
-            n_kv_heads: c.n_kv_heads,
-            head_dim: c.head_dim,
-            start_pos,
-        };
+        let attention = AttentionShape::new(c.n_heads, c.n_kv_heads, c.head_dim, start_pos);
         // x: [seq, hidden]
         let mut x = b.embedding(&self.embed_tokens, ids)?;
         let layout = RopeLayout::HalfSplit;
@@ -377,11 +372,11 @@ impl<B: Backend> Llama<B> {
 
             let h = b.rms_norm(&x, &layer.post_attention_layernorm, c.rms_norm_eps)?;
             let act = match &layer.gate_up {
-                GateUp::Fused(gate_up) => b.linear_gated(&h, gate_up)?,
+                GateUp::Fused(gate_up) => b.linear_gated(&h, gate_up, Activation::Silu)?,
                 GateUp::Separate { gate, up } => {
                     let gate = gate.forward(b, &h)?; // [seq, intermediate]
                     let up = up.forward(b, &h)?; // [seq, intermediate]
-                    b.silu_mul(&gate, &up)?
+                    b.gated(&gate, &up, Activation::Silu)?
                 }
             };
             drop(h);
