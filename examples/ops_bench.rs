@@ -6,7 +6,12 @@ use hearth::backends::gpu::{Gpu, GpuOptions, LinearKernels};
 use hearth::backends::ops::{AttentionShape, Backend};
 use hearth::formats::weights::{DType, TensorView};
 
-fn weight(gpu: &mut Gpu, dtype: DType, rows: usize, cols: usize) -> hearth::backends::gpu::GpuWeight {
+fn weight(
+    gpu: &mut Gpu,
+    dtype: DType,
+    rows: usize,
+    cols: usize,
+) -> hearth::backends::gpu::GpuWeight {
     let bytes = vec![0x3cu8; dtype.bytes_for(&[rows, cols]).unwrap() as usize];
     let shape = [rows, cols];
     gpu.upload_weight(
@@ -109,22 +114,12 @@ fn main() {
     let cache = gpu.kv_cache(1, 4096, 192).unwrap();
     let q = gpu.tensor(&vec![0.1; 576], 1, 576).unwrap();
     let q128 = gpu.tensor(&vec![0.1; 128 * 576], 128, 576).unwrap();
-    let shape = AttentionShape {
-        n_heads: 9,
-        n_kv_heads: 3,
-        head_dim: 64,
-        start_pos: 0,
-    };
+    let shape = AttentionShape::new(9, 3, 64, 0);
     time(&mut gpu, &x576, "attention of 128 tokens", 5, |g| {
         drop(g.attention(&q128, &cache, 0, shape).unwrap());
     });
     for pos in [128usize, 1024, 4000] {
-        let shape = AttentionShape {
-            n_heads: 9,
-            n_kv_heads: 3,
-            head_dim: 64,
-            start_pos: pos,
-        };
+        let shape = AttentionShape::new(9, 3, 64, pos);
         time(&mut gpu, &x576, &format!("attention at {pos}"), 50, |g| {
             drop(g.attention(&q, &cache, 0, shape).unwrap());
         });

@@ -1,15 +1,18 @@
 // Causal attention over the KV cache with grouped-query heads. A workgroup takes one
-// (query token, head) and a slice of its keys; its 64 invocations split that slice between
-// them. Each scores its keys, the workgroup reduces the maximum and the sum of the
+// (query token, head) and a slice of the keys it sees; its 64 invocations split that slice
+// between them. Each scores its keys, the workgroup reduces the maximum and the sum of the
 // exponentials, and then each invocation sums the probability-weighted values of its head
 // dimensions. Probabilities pass through `scores`, a scratch row per (token, head) of which
 // each workgroup writes and reads only its slice.
 // With one slice (`splits` 1) the result is final. Few (token, head) pairs over a long context
 // (decode) would leave most of a GPU idle, so the keys are split across `splits` workgroups
 // (flash-decoding) and each writes its unnormalized sums with its maximum and exponential sum,
-// [head_dim + 2] per (token, head, slice), for attention_combine.wgsl.
-// out[t, h, :] = softmax_j(scale * q[t, h, :] . k[j, g(h), :]) v[j, g(h), :] over keys
-// j <= start_pos + t, with g(h) = h / (n_heads / n_kv_heads).
+// [head_dim + 2] per (token, head, slice), for attention_combine.wgsl. The slices divide the
+// keys the query sees (its window), so no workgroup scores keys that are masked anyway.
+// out[t, h, :] = softmax_j(cap(scale * q[t, h, :] . k[j, g(h), :])) v[j, g(h), :] over keys
+// p - window < j <= p (every j <= p with window 0), p = start_pos + t, with
+// g(h) = h / (n_heads / n_kv_heads) and cap(s) = softcap * tanh(s / softcap) (s with softcap 0;
+// soft_cap.wgsl, prepended).
 
 struct Params {
     seq: u32,
@@ -19,8 +22,9 @@ struct Params {
     head_dim: u32,
     start_pos: u32,
     scale: f32,
+    softcap: f32, // 0: none
+    window: u32,  // 0: none
     splits: u32,
-    slice_len: u32, // keys per slice
 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;            // [seq, n_heads * head_dim]
@@ -61,9 +65,12 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) grou
     }
     let t = item / params.n_heads;
     let h = item % params.n_heads;
-    let keys = params.start_pos + t + 1u;
-    let first = min(slice * params.slice_len, keys);
-    let end = min(first + params.slice_len, keys);
+    // The keys this query sees, [seen_from, seen_end), and this workgroup's slice of them.
+    let seen_end = params.start_pos + t + 1u;
+    let seen_from = select(0u, seen_end - min(params.window, seen_end), params.window > 0u);
+    let slice_len = (seen_end - seen_from + params.splits - 1u) / params.splits;
+    let first = min(seen_from + slice * slice_len, seen_end);
+    let end = min(first + slice_len, seen_end);
     let kv_stride = params.n_kv_heads * params.head_dim;
     let kv_base = (h / (params.n_heads / params.n_kv_heads)) * params.head_dim;
     let q_base = item * params.head_dim;
@@ -76,7 +83,7 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) grou
         for (var d = 0u; d < params.head_dim; d++) {
             dot = fma(q[q_base + d], k[k_base + d], dot);
         }
-        let score = dot * params.scale;
+        let score = soft_cap(dot * params.scale, params.softcap);
         scores[row + j] = score;
         best = max(best, score);
     }
@@ -90,8 +97,8 @@ fn attention(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) grou
     let total = reduce(sum, lid, false);
     // Every invocation reads every probability of the slice below.
     storageBarrier();
-    // A slice past a token's last key (prefill) is empty: its sums are 0, its maximum the
-    // lowest, and it weighs nothing in the combination.
+    // A slice past a query's last key (one that sees fewer keys than there are slices) is
+    // empty: its sums are 0, its maximum the lowest, and it weighs nothing in the combination.
     let split = params.splits > 1u;
     let out_base = select(q_base, (item * params.splits + slice) * (params.head_dim + 2u), split);
     let norm = select(1.0 / total, 1.0, split);

@@ -1,5 +1,6 @@
-// Rotary position embedding, in place, for x viewed as [seq, n_heads, head_dim].
-// Token t sits at position start_pos + t; pairs and angles: rope_pair.wgsl.
+// Rotary position embedding, in place, for x viewed as [seq, n_heads, head_dim]: the first
+// rotary_dim values of each head rotate, the rest stay. Token t sits at position start_pos + t;
+// pairs and angles: rope_pair.wgsl. One invocation per rotated pair.
 
 struct Params {
     seq: u32,
@@ -7,6 +8,7 @@ struct Params {
     head_dim: u32,
     start_pos: u32,
     interleaved: u32,
+    rotary_dim: u32, // even, <= head_dim
 }
 
 @group(0) @binding(1) var<storage, read_write> x: array<f32>; // [seq, n_heads * head_dim]
@@ -16,7 +18,7 @@ struct Params {
 fn rope(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
     let pair = (wg.y * groups.x + wg.x) * 256u + lid;
-    let half = params.head_dim / 2u;
+    let half = params.rotary_dim / 2u;
     if (pair >= params.seq * params.n_heads * half) {
         return;
     }

@@ -6,10 +6,11 @@ mod common;
 use common::{assert_close, encode, linear, random, read, rng, weight};
 use hearth::backends::cpu::Cpu;
 use hearth::backends::gpu::Gpu;
-use hearth::backends::ops::{AttentionShape, Backend, RopeLayout};
+use hearth::backends::ops::{Activation, AttentionShape, Backend, RopeLayout};
 use hearth::formats::weights::DType;
 
 const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
+const ACTIVATIONS: [Activation; 3] = [Activation::Silu, Activation::Gelu, Activation::GeluTanh];
 
 struct Pair {
     gpu: Gpu,
@@ -142,17 +143,34 @@ fn elementwise_ops() {
             b.add(&mut a, &c).unwrap();
             read(b, &a)
         });
-        on_both!(
-            p,
-            format!("silu_mul(rows={rows}, cols={cols})"),
-            1e-5,
-            |b| {
+        for act in ACTIVATIONS {
+            let case = format!("gated(rows={rows}, cols={cols}, {act:?})");
+            on_both!(p, case, 1e-5, |b| {
                 let g = b.tensor(&x, rows, cols).unwrap();
                 let u = b.tensor(&y, rows, cols).unwrap();
-                let out = b.silu_mul(&g, &u).unwrap();
+                let out = b.gated(&g, &u, act).unwrap();
                 read(b, &out)
-            }
-        );
+            });
+        }
+        // Plain factors; soft caps around the values, above them (tanh near 0) and far below
+        // them (values in the thousands, where an exp-based tanh overflows).
+        let scalings = [
+            (1.0, 0.0),
+            (0.125, 0.0),
+            (2.5, 0.0),
+            (3.0, 5.0),
+            (1.0, 30.0),
+            (1000.0, 30.0),
+        ];
+        for (factor, softcap) in scalings {
+            let case =
+                format!("scale(rows={rows}, cols={cols}, factor={factor}, softcap={softcap})");
+            on_both!(p, case, 1e-6, |b| {
+                let mut a = b.tensor(&x, rows, cols).unwrap();
+                b.scale(&mut a, factor, softcap).unwrap();
+                read(b, &a)
+            });
+        }
         on_both!(p, format!("softmax(rows={rows}, cols={cols})"), 1e-5, |b| {
             let mut a = b.tensor(&x, rows, cols).unwrap();
             b.softmax(&mut a).unwrap();
@@ -171,22 +189,24 @@ fn rope_both_layouts() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(5);
     for layout in [RopeLayout::HalfSplit, RopeLayout::Interleaved] {
-        for (seq, n_heads, head_dim, start_pos) in
-            [(1, 1, 2, 0), (3, 4, 16, 5), (7, 3, 64, 0), (65, 2, 32, 63)]
-        {
+        // (seq, n_heads, head_dim, rotary_dim, start_pos): whole heads rotating, and partial
+        // rotary (3/4 of the head, as Phi-4-mini), where the rest must pass through.
+        for (seq, n_heads, head_dim, rotary_dim, start_pos) in [
+            (1, 1, 2, 2, 0),
+            (3, 4, 16, 16, 5),
+            (7, 3, 64, 64, 0),
+            (65, 2, 32, 32, 63),
+            (3, 4, 16, 12, 5),
+            (7, 3, 64, 48, 0),
+            (65, 2, 32, 24, 63),
+            (2, 2, 8, 2, 1),
+        ] {
             let context = start_pos + seq + 3;
-            let table: Vec<f32> = (0..context * head_dim / 2)
-                .flat_map(|i| {
-                    let angle =
-                        (i / (head_dim / 2)) as f64 * 0.37 / (1.0 + (i % (head_dim / 2)) as f64);
-                    [angle.cos() as f32, angle.sin() as f32]
-                })
-                .collect();
-            let (table_bytes, _) = encode(&table, DType::F32);
+            let (table_bytes, _) = encode(&rope_table(context, rotary_dim, 0.37), DType::F32);
             let x = random(&mut r, seq * n_heads * head_dim, 2.0);
-            let case = format!("rope(seq={seq}, n_heads={n_heads}, head_dim={head_dim}, start_pos={start_pos}, {layout:?})");
+            let case = format!("rope(seq={seq}, n_heads={n_heads}, head_dim={head_dim}, rotary_dim={rotary_dim}, start_pos={start_pos}, {layout:?})");
             on_both!(p, case, 1e-6, |b| {
-                let t = weight(b, &table_bytes, DType::F32, &[context, head_dim / 2, 2]);
+                let t = weight(b, &table_bytes, DType::F32, &[context, rotary_dim / 2, 2]);
                 let mut x = b.tensor(&x, seq, n_heads * head_dim).unwrap();
                 b.rope(&mut x, &t, head_dim, start_pos, layout).unwrap();
                 read(b, &x)
@@ -195,12 +215,66 @@ fn rope_both_layouts() {
     }
 }
 
+/// `[context, rotary_dim / 2, 2]`: (cos, sin) of `position * step / (1 + pair)`.
+fn rope_table(context: usize, rotary_dim: usize, step: f64) -> Vec<f32> {
+    let half = rotary_dim / 2;
+    (0..context * half)
+        .flat_map(|i| {
+            let angle = (i / half) as f64 * step / (1.0 + (i % half) as f64);
+            [angle.cos() as f32, angle.sin() as f32]
+        })
+        .collect()
+}
+
+/// A partial rotary table leaves the dimensions past it exactly as they were.
+#[test]
+fn rope_partial_rotary_passes_the_rest_through() {
+    let mut cpu = Cpu::new();
+    let gpu = common::gpu();
+    let (seq, n_heads, head_dim, rotary_dim) = (3, 2, 16, 12);
+    let (table, _) = encode(&rope_table(seq, rotary_dim, 0.5), DType::F32);
+    let x = random(&mut rng(14), seq * n_heads * head_dim, 2.0);
+    let check = |name: &str, out: Vec<f32>| {
+        for (i, (a, e)) in out.iter().zip(&x).enumerate() {
+            if i % head_dim >= rotary_dim {
+                assert_eq!(
+                    a, e,
+                    "{name}: index {i} is past the rotary dims but changed"
+                );
+            }
+        }
+        // Position 0 turns by nothing; later ones do.
+        assert_eq!(&out[..head_dim], &x[..head_dim], "{name}: position 0 moved");
+        assert_ne!(&out[2 * n_heads * head_dim..], &x[2 * n_heads * head_dim..]);
+    };
+    fn run<B: Backend>(b: &mut B, table: &[u8], x: &[f32], shape: [usize; 4]) -> Vec<f32> {
+        let [seq, n_heads, head_dim, rotary_dim] = shape;
+        let t = weight(b, table, DType::F32, &[seq, rotary_dim / 2, 2]);
+        let mut x = b.tensor(x, seq, n_heads * head_dim).unwrap();
+        b.rope(&mut x, &t, head_dim, 0, RopeLayout::Interleaved)
+            .unwrap();
+        read(b, &x)
+    }
+    let shape = [seq, n_heads, head_dim, rotary_dim];
+    check("cpu", run(&mut cpu, &table, &x, shape));
+    if let Some(mut gpu) = gpu {
+        check("gpu", run(&mut gpu, &table, &x, shape));
+    }
+    // A table wider than the head is an error.
+    let (wide, _) = encode(&rope_table(seq, 2 * head_dim, 0.5), DType::F32);
+    let t = weight(&mut cpu, &wide, DType::F32, &[seq, head_dim, 2]);
+    let mut xt = cpu.tensor(&x, seq, n_heads * head_dim).unwrap();
+    assert!(cpu
+        .rope(&mut xt, &t, head_dim, 0, RopeLayout::HalfSplit)
+        .is_err());
+}
+
 #[test]
 fn attention_over_the_kv_cache() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(6);
     // (seq, start_pos, n_heads, n_kv_heads, head_dim): prefill, decode, GQA, MQA, long context.
-    let cases = [
+    let plain = [
         (1, 0, 1, 1, 2),
         (7, 0, 4, 2, 16),
         (1, 6, 4, 2, 16),
@@ -216,21 +290,62 @@ fn attention_over_the_kv_cache() {
         (20, 600, 3, 1, 16),
         (1, 20000, 1, 1, 4),
     ];
-    for (seq, start_pos, n_heads, n_kv_heads, head_dim) in cases {
+    let mut cases: Vec<(usize, AttentionShape, f32)> = plain
+        .iter()
+        .map(|&(seq, start_pos, n_heads, n_kv_heads, head_dim)| {
+            let shape = AttentionShape::new(n_heads, n_kv_heads, head_dim, start_pos);
+            (seq, shape, 1.0)
+        })
+        .collect();
+    // (seq, start_pos, n_heads, n_kv_heads, head_dim, window, softcap, scale, q's scale):
+    // sliding windows, Gemma 2's soft cap over large scores, other score scales.
+    let shaped = [
+        // A window shorter than the prompt; one past the start; a decode step past it.
+        (20, 0, 4, 2, 16, 5, 0.0, 0.0, 1.0),
+        (7, 10, 4, 2, 16, 8, 0.0, 0.0, 1.0),
+        (1, 30, 4, 2, 16, 8, 0.0, 0.0, 1.0),
+        (5, 3, 2, 1, 8, 1, 0.0, 0.0, 1.0),
+        (7, 0, 2, 2, 8, 100, 0.0, 0.0, 1.0),
+        // Windows over the split path: decode, and a prefill whose first queries see fewer
+        // keys than the window (so their slices differ) while its last see a full window.
+        (1, 1500, 2, 1, 64, 700, 0.0, 0.0, 1.0),
+        (1, 5000, 1, 1, 8, 2048, 0.0, 0.0, 1.0),
+        (8, 1200, 2, 1, 16, 777, 0.0, 0.0, 1.0),
+        (30, 500, 2, 1, 8, 520, 0.0, 0.0, 1.0),
+        // Soft cap over scores in the hundreds (q scaled up), unsplit and split.
+        (7, 3, 4, 2, 16, 0, 5.0, 0.0, 30.0),
+        (1, 900, 2, 1, 32, 0, 20.0, 0.0, 30.0),
+        // Scales other than 1/sqrt(head_dim) (Gemma's query_pre_attn_scalar, Granite's
+        // attention_multiplier), and all three with a window over the split path.
+        (5, 4, 4, 4, 64, 0, 0.0, 0.0625, 1.0),
+        (3, 9, 2, 1, 16, 0, 0.0, 1.0, 1.0),
+        (1, 3000, 2, 2, 32, 1024, 50.0, 0.0625, 8.0),
+    ];
+    for (seq, start_pos, n_heads, n_kv_heads, head_dim, window, softcap, scale, q_scale) in shaped {
+        let mut shape = AttentionShape::new(n_heads, n_kv_heads, head_dim, start_pos);
+        shape.window = window;
+        shape.softcap = softcap;
+        if scale > 0.0 {
+            shape.scale = scale;
+        }
+        cases.push((seq, shape, q_scale));
+    }
+    for (seq, shape, q_scale) in cases {
+        let AttentionShape {
+            n_heads,
+            n_kv_heads,
+            head_dim,
+            start_pos,
+            ..
+        } = shape;
         let context = start_pos + seq + 1;
         let kv_dim = n_kv_heads * head_dim;
         let past_k = random(&mut r, start_pos.max(1) * kv_dim, 1.0);
         let past_v = random(&mut r, start_pos.max(1) * kv_dim, 1.0);
         let k = random(&mut r, seq * kv_dim, 1.0);
         let v = random(&mut r, seq * kv_dim, 1.0);
-        let q = random(&mut r, seq * n_heads * head_dim, 1.0);
-        let shape = AttentionShape {
-            n_heads,
-            n_kv_heads,
-            head_dim,
-            start_pos,
-        };
-        let case = format!("attention(seq={seq}, start_pos={start_pos}, n_heads={n_heads}, n_kv_heads={n_kv_heads}, head_dim={head_dim})");
+        let q = random(&mut r, seq * n_heads * head_dim, q_scale);
+        let case = format!("attention(seq={seq}, {shape:?}, q in +-{q_scale})");
         on_both!(p, case, 1e-5, |b| {
             let mut cache = b.kv_cache(2, context, kv_dim).unwrap();
             if start_pos > 0 {
@@ -245,6 +360,77 @@ fn attention_over_the_kv_cache() {
             let out = b.attention(&qt, &cache, 1, shape).unwrap();
             read(b, &out)
         });
+    }
+}
+
+/// What a window means, checked on each backend without the other: a window of 1 returns each
+/// query's own value row, and a window at least as long as the context changes nothing.
+#[test]
+fn attention_window_semantics() {
+    fn run<B: Backend>(
+        b: &mut B,
+        kv: &[f32],
+        q: &[f32],
+        seq: usize,
+        shape: AttentionShape,
+    ) -> Vec<f32> {
+        let kv_dim = shape.n_kv_heads * shape.head_dim;
+        let mut cache = b.kv_cache(1, seq, kv_dim).unwrap();
+        let k = b.tensor(&kv[..seq * kv_dim], seq, kv_dim).unwrap();
+        let v = b.tensor(&kv[seq * kv_dim..], seq, kv_dim).unwrap();
+        b.write_kv(&mut cache, 0, &k, &v, 0).unwrap();
+        let q = b.tensor(q, seq, shape.n_heads * shape.head_dim).unwrap();
+        let out = b.attention(&q, &cache, 0, shape).unwrap();
+        read(b, &out)
+    }
+    fn check<B: Backend>(name: &str, b: &mut B) {
+        let mut r = rng(15);
+        let (seq, n_heads, n_kv_heads, head_dim) = (9, 4, 2, 8);
+        let kv_dim = n_kv_heads * head_dim;
+        let kv = random(&mut r, 2 * seq * kv_dim, 1.0);
+        let q = random(&mut r, seq * n_heads * head_dim, 3.0);
+        let plain = AttentionShape::new(n_heads, n_kv_heads, head_dim, 0);
+        let own = run(b, &kv, &q, seq, AttentionShape { window: 1, ..plain });
+        let values = &kv[seq * kv_dim..];
+        let expected: Vec<f32> = (0..seq)
+            .flat_map(|t| {
+                (0..n_heads).flat_map(move |h| {
+                    let from = t * kv_dim + h / (n_heads / n_kv_heads) * head_dim;
+                    values[from..from + head_dim].to_vec()
+                })
+            })
+            .collect();
+        assert_close(
+            &format!("{name}: attention(window=1)"),
+            &own,
+            &expected,
+            1e-6,
+        );
+        let wide = run(
+            b,
+            &kv,
+            &q,
+            seq,
+            AttentionShape {
+                window: seq,
+                ..plain
+            },
+        );
+        let all = run(b, &kv, &q, seq, plain);
+        assert_close(&format!("{name}: attention(window=seq)"), &wide, &all, 1e-6);
+        let narrow = run(b, &kv, &q, seq, AttentionShape { window: 3, ..plain });
+        assert_eq!(
+            narrow[..3 * n_heads * head_dim],
+            all[..3 * n_heads * head_dim]
+        );
+        assert_ne!(
+            narrow[3 * n_heads * head_dim..],
+            all[3 * n_heads * head_dim..]
+        );
+    }
+    check("cpu", &mut Cpu::new());
+    if let Some(mut gpu) = common::gpu() {
+        check("gpu", &mut gpu);
     }
 }
 
@@ -325,22 +511,38 @@ fn layer_norm() {
 }
 
 #[test]
-fn gelu() {
+fn activation() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(9);
-    for (rows, cols) in [(1, 1), (3, 7), (7, 63), (1, 4095), (65, 65)] {
-        let mut x = random(&mut r, rows * cols, 6.0);
-        // Far tails and zero: erf saturates to exactly +-1 there.
-        x[0] = if x.len() > 3 { -12.0 } else { 0.0 };
-        if x.len() > 3 {
-            x[1] = 12.0;
-            x[2] = 0.0;
+    for act in ACTIVATIONS {
+        for (rows, cols) in [(1, 1), (3, 7), (7, 63), (1, 4095), (65, 65)] {
+            let mut x = random(&mut r, rows * cols, 6.0);
+            // Far tails and zero: erf saturates to exactly +-1 there.
+            x[0] = if x.len() > 3 { -12.0 } else { 0.0 };
+            if x.len() > 3 {
+                x[1] = 12.0;
+                x[2] = 0.0;
+            }
+            let case = format!("activation(rows={rows}, cols={cols}, {act:?})");
+            on_both!(p, case, 1e-6, |b| {
+                let mut t = b.tensor(&x, rows, cols).unwrap();
+                b.activation(&mut t, act).unwrap();
+                read(b, &t)
+            });
         }
-        on_both!(p, format!("gelu(rows={rows}, cols={cols})"), 1e-6, |b| {
-            let mut t = b.tensor(&x, rows, cols).unwrap();
-            b.gelu(&mut t).unwrap();
-            read(b, &t)
-        });
+        // Large |x|, where an exp-based tanh (or exp(-x) in the sigmoid) overflows: each
+        // value on its own row, so a small one is held to its own size.
+        let tails = [
+            -100.0, -60.0, -30.0, -12.0, -5.0, -1e-3, 0.0, 1e-3, 5.0, 12.0, 30.0, 60.0, 100.0,
+        ];
+        for v in tails {
+            let case = format!("activation(x={v}, {act:?})");
+            on_both!(p, case, 1e-6, |b| {
+                let mut t = b.tensor(&[v; 4], 1, 4).unwrap();
+                b.activation(&mut t, act).unwrap();
+                read(b, &t)
+            });
+        }
     }
 }
 
@@ -468,15 +670,27 @@ fn fused_linear_epilogues() {
             let (bytes, _) = encode(&random(&mut r, n * k, 1.0), dtype);
             let residual = random(&mut r, m * n, 2.0);
             let tol = 2e-5 * (k as f32).sqrt();
+            // Each nonlinearity is a pipeline of its own; SiLU on every dtype, the GELUs on a
+            // float and a block type (the epilogue does not depend on how w is decoded).
+            let acts: &[Activation] = if matches!(dtype, DType::F32 | DType::Q4_0) {
+                &ACTIVATIONS
+            } else {
+                &[Activation::Silu]
+            };
             let add = |b: &mut Gpu| fused_add(b, &bytes, dtype, &x, &residual, [m, n, k]);
-            let gated = |b: &mut Gpu| fused_gated(b, &bytes, dtype, &x, [m, n, k]);
+            let gated = |b: &mut Gpu, act| fused_gated(b, &bytes, dtype, &x, [m, n, k], act);
             let expected_add = fused_add(&mut p.cpu, &bytes, dtype, &x, &residual, [m, n, k]);
-            let expected_gated = fused_gated(&mut p.cpu, &bytes, dtype, &x, [m, n, k]);
             for (kernels, gpu) in &mut gpus {
                 let case = format!("(m={m}, n={n}, k={k}, {dtype:?}, {kernels})");
                 assert_close(&format!("linear_add{case}"), &add(gpu), &expected_add, tol);
-                let case = format!("linear_gated{case}");
-                assert_close(&case, &gated(gpu), &expected_gated, tol);
+            }
+            for &act in acts {
+                let expected = fused_gated(&mut p.cpu, &bytes, dtype, &x, [m, n, k], act);
+                for (kernels, gpu) in &mut gpus {
+                    let case =
+                        format!("linear_gated(m={m}, n={n}, k={k}, {dtype:?}, {act:?}, {kernels})");
+                    assert_close(&case, &gated(gpu, act), &expected, tol);
+                }
             }
         }
     }
@@ -507,6 +721,7 @@ fn gated_linear_pairs_interleaved_rows() {
         DType::F32,
         &x,
         [m, 2 * n, k],
+        Activation::Silu,
     );
     for t in 0..m {
         for j in 0..n {
@@ -545,9 +760,10 @@ fn fused_gated<B: Backend>(
     dtype: DType,
     x: &[f32],
     shape: [usize; 3],
+    act: Activation,
 ) -> Vec<f32> {
     common::project(b, w, dtype, x, shape, |b, x, w| {
-        b.linear_gated(x, w).unwrap()
+        b.linear_gated(x, w, act).unwrap()
     })
 }
 
@@ -558,32 +774,25 @@ fn rope_qkv_matches_rope_and_write_kv() {
     let Some(mut p) = pair() else { return };
     let mut r = rng(13);
     for layout in [RopeLayout::HalfSplit, RopeLayout::Interleaved] {
-        // (seq, start_pos, n_heads, n_kv_heads, head_dim)
-        for (seq, start_pos, n_heads, n_kv_heads, head_dim) in [
-            (1, 0, 1, 1, 2),
-            (1, 9, 4, 2, 16),
-            (7, 0, 9, 3, 64),
-            (5, 3, 2, 2, 8),
+        // (seq, start_pos, n_heads, n_kv_heads, head_dim, rotary_dim): whole heads rotating,
+        // and partial rotary (3/4 of the head).
+        for (seq, start_pos, n_heads, n_kv_heads, head_dim, rotary_dim) in [
+            (1, 0, 1, 1, 2, 2),
+            (1, 9, 4, 2, 16, 16),
+            (7, 0, 9, 3, 64, 64),
+            (5, 3, 2, 2, 8, 8),
+            (1, 9, 4, 2, 16, 12),
+            (7, 0, 9, 3, 64, 48),
+            (5, 3, 2, 2, 8, 6),
         ] {
             let context = start_pos + seq + 2;
-            let half = head_dim / 2;
-            let table: Vec<f32> = (0..context * half)
-                .flat_map(|i| {
-                    let angle = (i / half) as f64 * 0.41 / (1.0 + (i % half) as f64);
-                    [angle.cos() as f32, angle.sin() as f32]
-                })
-                .collect();
-            let (table, _) = encode(&table, DType::F32);
+            let half = rotary_dim / 2;
+            let (table, _) = encode(&rope_table(context, rotary_dim, 0.41), DType::F32);
             let (q_dim, kv_dim) = (n_heads * head_dim, n_kv_heads * head_dim);
             let qkv = random(&mut r, seq * (q_dim + 2 * kv_dim), 1.0);
             let probe = random(&mut r, q_dim, 1.0);
-            let shape = AttentionShape {
-                n_heads,
-                n_kv_heads,
-                head_dim,
-                start_pos,
-            };
-            let case = format!("rope_qkv(seq={seq}, start_pos={start_pos}, {n_heads}/{n_kv_heads} heads of {head_dim}, {layout:?})");
+            let shape = AttentionShape::new(n_heads, n_kv_heads, head_dim, start_pos);
+            let case = format!("rope_qkv(seq={seq}, start_pos={start_pos}, {n_heads}/{n_kv_heads} heads of {head_dim}, rotary_dim={rotary_dim}, {layout:?})");
             on_both!(p, case, 1e-5, |b| {
                 let table = weight(b, &table, DType::F32, &[context, half, 2]);
                 let mut fused_cache = b.kv_cache(2, context, kv_dim).unwrap();

@@ -2,10 +2,18 @@
 //! engine uses, and compiles to SPIR-V; no GPU needed.
 
 use hearth::backends::gpu::{Epilogue, Kernel};
+use hearth::backends::ops::Activation;
 use hearth::formats::weights::DType;
 
-fn validate(kernel: Kernel, dtype: Option<DType>, epilogue: Epilogue) {
-    let label = format!("{}({dtype:?}, {epilogue:?})", kernel.name());
+const ACTIVATIONS: [Activation; 3] = [Activation::Silu, Activation::Gelu, Activation::GeluTanh];
+
+fn validate(
+    kernel: Kernel,
+    dtype: Option<DType>,
+    epilogue: Epilogue,
+    activation: Option<Activation>,
+) {
+    let label = format!("{}({dtype:?}, {epilogue:?}, {activation:?})", kernel.name());
     let source = kernel.source();
     let module = naga::front::wgsl::parse_str(&source)
         .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(&source)));
@@ -31,7 +39,7 @@ fn validate(kernel: Kernel, dtype: Option<DType>, epilogue: Epilogue) {
         "{label}: entry point must be named after the file"
     );
     let mut constants = naga::back::PipelineConstants::default();
-    for (name, value) in kernel.constants(dtype, epilogue) {
+    for (name, value) in kernel.constants(dtype, epilogue, activation) {
         constants.insert(name.to_string(), value);
     }
     let (module, info) = naga::back::pipeline_constants::process_overrides(
@@ -54,12 +62,23 @@ fn every_kernel_validates_for_every_specialization() {
             &[Epilogue::Store]
         };
         for &epilogue in epilogues {
-            if kernel.reads_weight() {
-                for dtype in DType::ALL {
-                    validate(kernel, Some(dtype), epilogue);
-                }
+            // The nonlinearity matters to `activation`, `gated` and the gated epilogue only;
+            // `None` is the shader's default.
+            let activations: Vec<Option<Activation>> = if kernel.takes_activation()
+                && (!kernel.is_linear() || epilogue == Epilogue::Gated)
+            {
+                ACTIVATIONS.iter().copied().map(Some).collect()
             } else {
-                validate(kernel, None, epilogue);
+                vec![None]
+            };
+            for &activation in &activations {
+                if kernel.reads_weight() {
+                    for dtype in DType::ALL {
+                        validate(kernel, Some(dtype), epilogue, activation);
+                    }
+                } else {
+                    validate(kernel, None, epilogue, activation);
+                }
             }
         }
     }
@@ -79,7 +98,17 @@ fn every_shader_file_is_a_kernel() {
                 .into_owned()
         })
         // Helpers prepended to kernels, not kernels.
-        .filter(|stem| !["weights", "epilogue", "matvec_row", "rope_pair"].contains(&stem.as_str()))
+        .filter(|stem| {
+            ![
+                "weights",
+                "epilogue",
+                "matvec_row",
+                "rope_pair",
+                "nonlinearity",
+                "soft_cap",
+            ]
+            .contains(&stem.as_str())
+        })
         .collect();
     stems.sort();
     let mut names: Vec<String> = Kernel::ALL.iter().map(|k| k.name().to_string()).collect();

@@ -60,7 +60,7 @@ impl AttentionShape {
 }
 
 /// The nonlinearity of an MLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Activation {
     /// `x * sigmoid(x)` (Llama's `silu`).
     Silu,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::backends::ops::Backend;
+use crate::backends::ops::{Activation, Backend};
 use crate::formats::weights::Checkpoint;
 
 /// `config.json` of a BERT checkpoint.
@@ -310,7 +310,7 @@ impl<B: Backend> Bert<B> {
             x = layer.attention_norm.forward(b, &o, eps)?;
             drop(o);
             let mut h = layer.intermediate.forward(b, &x)?; // [batch * seq, intermediate]
-            b.gelu(&mut h)?;
+            b.activation(&mut h, Activation::Gelu)?;
             let mut o = layer.output.forward(b, &h)?; // [batch * seq, hidden]
             drop(h);
             b.add(&mut o, &x)?;

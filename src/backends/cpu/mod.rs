@@ -8,8 +8,8 @@ use std::cell::OnceCell;
 
 use burn::tensor::{activation, Bool, Device, Tensor, TensorData};
 
+use crate::backends::ops::{Activation, AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::error::{Error, Result};
-use crate::backends::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::formats::weights::TensorView;
 use matrix::Matrix;
 
@@ -63,6 +63,30 @@ impl Cpu {
     fn last_row_values(&self, x: &Tensor<2>) -> Result<Vec<f32>> {
         let [rows, cols] = x.dims();
         to_vec(x.clone().slice([rows - 1..rows, 0..cols]))
+    }
+}
+
+/// `act(x)`, element-wise.
+fn activate<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
+    match act {
+        Activation::Silu => activation::silu(x),
+        Activation::Gelu => activation::gelu(x),
+        Activation::GeluTanh => {
+            // sqrt(2 / pi); x^3 as products (a power of a negative base is not every
+            // backend's friend).
+            let cube = x.clone() * x.clone() * x.clone();
+            let inner = (x.clone() + cube.mul_scalar(0.044715)).mul_scalar(0.797_884_6);
+            (x * inner.tanh().add_scalar(1.0)).mul_scalar(0.5)
+        }
+    }
+}
+
+/// `softcap * tanh(x / softcap)`, or `x` with `softcap` 0.
+fn soft_cap<const D: usize>(x: Tensor<D>, softcap: f32) -> Tensor<D> {
+    if softcap > 0.0 {
+        x.div_scalar(softcap).tanh().mul_scalar(softcap)
+    } else {
+        x
     }
 }
 
@@ -181,7 +205,7 @@ impl Backend for Cpu {
         Ok(())
     }
 
-    fn linear_gated(&mut self, x: &Tensor<2>, w: &CpuWeight) -> Result<Tensor<2>> {
+    fn linear_gated(&mut self, x: &Tensor<2>, w: &CpuWeight, act: Activation) -> Result<Tensor<2>> {
         let product = self.linear(x, w)?;
         let [rows, n] = product.dims();
         if n % 2 != 0 {
@@ -192,7 +216,7 @@ impl Backend for Cpu {
         let pairs: Tensor<3> = product.reshape([rows, n / 2, 2]);
         let gate = pairs.clone().slice([0..rows, 0..n / 2, 0..1]);
         let up = pairs.slice([0..rows, 0..n / 2, 1..2]);
-        Ok((activation::silu(gate) * up).reshape([rows, n / 2]))
+        Ok((activate(gate, act) * up).reshape([rows, n / 2]))
     }
 
     fn add_bias(&mut self, x: &mut Tensor<2>, bias: &CpuWeight) -> Result<()> {
@@ -205,8 +229,21 @@ impl Backend for Cpu {
         Ok(())
     }
 
-    fn silu_mul(&mut self, gate: &Tensor<2>, up: &Tensor<2>) -> Result<Tensor<2>> {
-        Ok(activation::silu(gate.clone()) * up.clone())
+    fn gated(&mut self, gate: &Tensor<2>, up: &Tensor<2>, act: Activation) -> Result<Tensor<2>> {
+        if gate.dims() != up.dims() {
+            return Err(Error::InvalidArgument("gated: shapes differ".into()));
+        }
+        Ok(activate(gate.clone(), act) * up.clone())
+    }
+
+    fn activation(&mut self, x: &mut Tensor<2>, act: Activation) -> Result<()> {
+        *x = activate(x.clone(), act);
+        Ok(())
+    }
+
+    fn scale(&mut self, x: &mut Tensor<2>, factor: f32, softcap: f32) -> Result<()> {
+        *x = soft_cap(x.clone().mul_scalar(factor), softcap);
+        Ok(())
     }
 
     fn rope(
@@ -218,19 +255,29 @@ impl Backend for Cpu {
         layout: RopeLayout,
     ) -> Result<()> {
         let [seq, cols] = x.dims();
-        let half = head_dim / 2;
         let positions = table.matrix.rows();
-        if !head_dim.is_multiple_of(2) || cols % head_dim != 0 || start_pos + seq > positions {
+        // The table is [context, rotary_dim / 2, 2]: its rows hold rotary_dim values.
+        let rotary_dim = table.matrix.cols();
+        if !head_dim.is_multiple_of(2)
+            || head_dim == 0
+            || cols % head_dim != 0
+            || !rotary_dim.is_multiple_of(2)
+            || rotary_dim == 0
+            || rotary_dim > head_dim
+            || start_pos + seq > positions
+        {
             return Err(Error::InvalidArgument(format!(
-                "rope: head_dim {head_dim}, {cols} columns, positions {start_pos}..{} of {positions}",
+                "rope: head_dim {head_dim}, {cols} columns, a table of {rotary_dim} rotary dims, \
+                 positions {start_pos}..{} of {positions}",
                 start_pos + seq
             )));
         }
         let n_heads = cols / head_dim;
+        let half = rotary_dim / 2;
         let angles: Tensor<3> = self
             .dense(table)
             .clone()
-            .slice([start_pos..start_pos + seq, 0..head_dim])
+            .slice([start_pos..start_pos + seq, 0..rotary_dim])
             .reshape([seq, half, 2]);
         let cos: Tensor<3> = angles
             .clone()
@@ -239,17 +286,19 @@ impl Backend for Cpu {
         let sin: Tensor<3> = angles
             .slice([0..seq, 0..half, 1..2])
             .reshape([seq, 1, half]);
-        let rotated = match layout {
+        // [seq, n_heads, head_dim]: the first rotary_dim values of a head rotate, the rest stay.
+        let heads: Tensor<3> = x.clone().reshape([seq, n_heads, head_dim]);
+        let turning = heads.clone().slice([0..seq, 0..n_heads, 0..rotary_dim]);
+        let turned = match layout {
             RopeLayout::HalfSplit => {
-                let heads: Tensor<3> = x.clone().reshape([seq, n_heads, head_dim]);
-                let a = heads.clone().slice([0..seq, 0..n_heads, 0..half]);
-                let b = heads.slice([0..seq, 0..n_heads, half..head_dim]);
+                let a = turning.clone().slice([0..seq, 0..n_heads, 0..half]);
+                let b = turning.slice([0..seq, 0..n_heads, half..rotary_dim]);
                 let ra = a.clone() * cos.clone() - b.clone() * sin.clone();
                 let rb = a * sin + b * cos;
-                Tensor::cat(vec![ra, rb], 2).reshape([seq, cols])
+                Tensor::cat(vec![ra, rb], 2)
             }
             RopeLayout::Interleaved => {
-                let pairs: Tensor<4> = x.clone().reshape([seq, n_heads, half, 2]);
+                let pairs: Tensor<4> = turning.reshape([seq, n_heads, half, 2]);
                 let a: Tensor<3> = pairs
                     .clone()
                     .slice([0..seq, 0..n_heads, 0..half, 0..1])
@@ -259,10 +308,16 @@ impl Backend for Cpu {
                     .reshape([seq, n_heads, half]);
                 let ra = a.clone() * cos.clone() - b.clone() * sin.clone();
                 let rb = a * sin + b * cos;
-                Tensor::stack::<4>(vec![ra, rb], 3).reshape([seq, cols])
+                Tensor::stack::<4>(vec![ra, rb], 3).reshape([seq, n_heads, rotary_dim])
             }
         };
-        *x = rotated;
+        let rotated = if rotary_dim == head_dim {
+            turned
+        } else {
+            let rest = heads.slice([0..seq, 0..n_heads, rotary_dim..head_dim]);
+            Tensor::cat(vec![turned, rest], 2)
+        };
+        *x = rotated.reshape([seq, cols]);
         Ok(())
     }
 
@@ -337,6 +392,9 @@ impl Backend for Cpu {
             n_kv_heads,
             head_dim,
             start_pos,
+            scale,
+            softcap,
+            window: _,
         } = shape;
         let [seq, cols] = q.dims();
         let kv_len = start_pos + seq;
@@ -360,10 +418,17 @@ impl Backend for Cpu {
         let keys = per_head(&cache.keys[layer]);
         let values = per_head(&cache.values[layer]);
         let queries: Tensor<3> = q.clone().reshape([seq, n_heads, head_dim]).swap_dims(0, 1);
-        let scale = 1.0 / (head_dim as f32).sqrt();
-        let scores = queries.matmul(keys.swap_dims(1, 2)).mul_scalar(scale);
+        let scores = soft_cap(
+            queries.matmul(keys.swap_dims(1, 2)).mul_scalar(scale),
+            softcap,
+        );
+        // Query t at position p = start_pos + t sees the keys first_key(p)..=p.
         let mask: Vec<bool> = (0..seq)
-            .flat_map(|t| (0..kv_len).map(move |j| j > start_pos + t))
+            .flat_map(|t| {
+                let p = start_pos + t;
+                let first = shape.first_key(p);
+                (0..kv_len).map(move |j| j > p || j < first)
+            })
             .collect();
         let mask = Tensor::<2, Bool>::from_data(TensorData::new(mask, [seq, kv_len]), &self.device)
             .reshape([1, seq, kv_len])
@@ -446,11 +511,6 @@ impl Backend for Cpu {
         Ok(normed * self.dense(weight).clone() + self.dense(bias).clone())
     }
 
-    fn gelu(&mut self, x: &mut Tensor<2>) -> Result<()> {
-        *x = activation::gelu(x.clone());
-        Ok(())
-    }
-
     fn encoder_attention(
         &mut self,
         q: &Tensor<2>,
@@ -463,8 +523,13 @@ impl Backend for Cpu {
             let [r, c] = t.dims();
             (r, c)
         };
-        let (seq, head_dim) =
-            crate::backends::ops::encoder_attention_shape(shape(q), shape(k), shape(v), lengths, n_heads)?;
+        let (seq, head_dim) = crate::backends::ops::encoder_attention_shape(
+            shape(q),
+            shape(k),
+            shape(v),
+            lengths,
+            n_heads,
+        )?;
         let [rows, cols] = q.dims();
         let batch = lengths.len();
         // [batch * seq, n_heads * head_dim] -> [batch, n_heads, seq, head_dim]

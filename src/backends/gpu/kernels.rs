@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::backends::ops::Activation;
 use crate::formats::weights::DType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,7 +20,9 @@ pub enum Kernel {
     MatvecRows,
     BiasAdd,
     Add,
-    SiluMul,
+    Gated,
+    Activation,
+    Scale,
     Softmax,
     Attention,
     AttentionCombine,
@@ -28,7 +31,6 @@ pub enum Kernel {
     TopK,
     RepetitionPenalty,
     LayerNorm,
-    Gelu,
     EncoderAttention,
 }
 
@@ -48,6 +50,10 @@ const EPILOGUE: &str = shader!("epilogue");
 const MATVEC_ROW: &str = shader!("matvec_row");
 /// RoPE's pair offsets and rotation; prepended to the kernels that rotate.
 const ROPE_PAIR: &str = shader!("rope_pair");
+/// The MLP nonlinearities, picked by `ACTIVATION`; prepended to the kernels that apply one.
+const NONLINEARITY: &str = shader!("nonlinearity");
+/// A soft cap with a tanh that is exact enough and never NaN; prepended to its users.
+const SOFT_CAP: &str = shader!("soft_cap");
 
 /// What a linear kernel does with its dot products (`shaders/epilogue.wgsl`), so the residual
 /// add and the gated MLP's activation cost no dispatch of their own.
@@ -58,12 +64,13 @@ pub enum Epilogue {
     Store,
     /// `y += x w^T`.
     Accumulate,
-    /// `y[.., j] = silu(g) * u` with `g, u` the products with weight rows `2j, 2j + 1`.
+    /// `y[.., j] = act(g) * u` with `g, u` the products with weight rows `2j, 2j + 1`, and
+    /// `act` the pipeline's [`Activation`].
     Gated,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 23] = [
         Kernel::Embedding,
         Kernel::RmsNorm,
         Kernel::Rope,
@@ -75,7 +82,9 @@ impl Kernel {
         Kernel::MatvecRows,
         Kernel::BiasAdd,
         Kernel::Add,
-        Kernel::SiluMul,
+        Kernel::Gated,
+        Kernel::Activation,
+        Kernel::Scale,
         Kernel::Softmax,
         Kernel::Attention,
         Kernel::AttentionCombine,
@@ -84,7 +93,6 @@ impl Kernel {
         Kernel::TopK,
         Kernel::RepetitionPenalty,
         Kernel::LayerNorm,
-        Kernel::Gelu,
         Kernel::EncoderAttention,
     ];
 
@@ -101,7 +109,9 @@ impl Kernel {
             Kernel::MatvecRows => "matvec_rows",
             Kernel::BiasAdd => "bias_add",
             Kernel::Add => "add",
-            Kernel::SiluMul => "silu_mul",
+            Kernel::Gated => "gated",
+            Kernel::Activation => "activation",
+            Kernel::Scale => "scale",
             Kernel::Softmax => "softmax",
             Kernel::Attention => "attention",
             Kernel::AttentionCombine => "attention_combine",
@@ -110,7 +120,6 @@ impl Kernel {
             Kernel::TopK => "top_k",
             Kernel::RepetitionPenalty => "repetition_penalty",
             Kernel::LayerNorm => "layer_norm",
-            Kernel::Gelu => "gelu",
             Kernel::EncoderAttention => "encoder_attention",
         }
     }
@@ -128,7 +137,9 @@ impl Kernel {
             Kernel::MatvecRows => shader!("matvec_rows"),
             Kernel::BiasAdd => shader!("bias_add"),
             Kernel::Add => shader!("add"),
-            Kernel::SiluMul => shader!("silu_mul"),
+            Kernel::Gated => shader!("gated"),
+            Kernel::Activation => shader!("activation"),
+            Kernel::Scale => shader!("scale"),
             Kernel::Softmax => shader!("softmax"),
             Kernel::Attention => shader!("attention"),
             Kernel::AttentionCombine => shader!("attention_combine"),
@@ -137,7 +148,6 @@ impl Kernel {
             Kernel::TopK => shader!("top_k"),
             Kernel::RepetitionPenalty => shader!("repetition_penalty"),
             Kernel::LayerNorm => shader!("layer_norm"),
-            Kernel::Gelu => shader!("gelu"),
             Kernel::EncoderAttention => shader!("encoder_attention"),
         }
     }
@@ -170,6 +180,12 @@ impl Kernel {
         )
     }
 
+    /// Whether the kernel applies an MLP nonlinearity and so takes `ACTIVATION`: the
+    /// element-wise `activation` and `gated`, and the linear kernels (in their gated epilogue).
+    pub fn takes_activation(self) -> bool {
+        self.is_linear() || matches!(self, Kernel::Gated | Kernel::Activation)
+    }
+
     /// Whether the kernel uses subgroup operations, which need `wgpu::Features::SUBGROUP`.
     pub fn needs_subgroups(self) -> bool {
         self == Kernel::MatvecSubgroup
@@ -177,15 +193,22 @@ impl Kernel {
 
     /// The complete WGSL module.
     pub fn source(self) -> Cow<'static, str> {
-        if matches!(self, Kernel::Rope | Kernel::RopeQkv) {
+        if matches!(self, Kernel::Attention | Kernel::Scale) {
+            Cow::Owned(format!("{SOFT_CAP}\n{}", self.file()))
+        } else if matches!(self, Kernel::Rope | Kernel::RopeQkv) {
             Cow::Owned(format!("{ROPE_PAIR}\n{}", self.file()))
         } else if matches!(self, Kernel::Matvec | Kernel::MatvecSubgroup) {
             Cow::Owned(format!(
-                "{WEIGHTS}\n{EPILOGUE}\n{MATVEC_ROW}\n{}",
+                "{WEIGHTS}\n{NONLINEARITY}\n{EPILOGUE}\n{MATVEC_ROW}\n{}",
                 self.file()
             ))
         } else if self.is_linear() {
-            Cow::Owned(format!("{WEIGHTS}\n{EPILOGUE}\n{}", self.file()))
+            Cow::Owned(format!(
+                "{WEIGHTS}\n{NONLINEARITY}\n{EPILOGUE}\n{}",
+                self.file()
+            ))
+        } else if self.takes_activation() {
+            Cow::Owned(format!("{NONLINEARITY}\n{}", self.file()))
         } else if self.reads_weight() {
             Cow::Owned(format!("{WEIGHTS}\n{}", self.file()))
         } else {
@@ -203,7 +226,7 @@ impl Kernel {
             | Kernel::Matvec
             | Kernel::MatvecSubgroup
             | Kernel::MatvecRows
-            | Kernel::SiluMul
+            | Kernel::Gated
             | Kernel::LayerNorm => (2, 1),
             Kernel::EncoderAttention => (4, 1),
             Kernel::RopeQkv => (2, 3),
@@ -216,13 +239,18 @@ impl Kernel {
             | Kernel::TopK
             | Kernel::RepetitionPenalty
             | Kernel::AttentionCombine => (1, 1),
-            Kernel::Softmax | Kernel::Gelu => (0, 1),
+            Kernel::Softmax | Kernel::Activation | Kernel::Scale => (0, 1),
         }
     }
 
-    /// Pipeline-overridable constants for a weight of `dtype` and, for linear kernels, an
-    /// epilogue.
-    pub fn constants(self, dtype: Option<DType>, epilogue: Epilogue) -> Vec<(&'static str, f64)> {
+    /// Pipeline-overridable constants for a weight of `dtype`, for linear kernels an epilogue,
+    /// and for kernels that apply one a nonlinearity (`None`: the shader's default, SiLU).
+    pub fn constants(
+        self,
+        dtype: Option<DType>,
+        epilogue: Epilogue,
+        activation: Option<Activation>,
+    ) -> Vec<(&'static str, f64)> {
         let mut constants = Vec::new();
         if let (true, Some(dtype)) = (self.reads_weight(), dtype) {
             constants.push(("WEIGHT_DTYPE", weight_dtype_code(dtype) as f64));
@@ -230,7 +258,19 @@ impl Kernel {
         if self.is_linear() {
             constants.push(("EPILOGUE", epilogue as u32 as f64));
         }
+        if let (true, Some(activation)) = (self.takes_activation(), activation) {
+            constants.push(("ACTIVATION", activation_code(activation) as f64));
+        }
         constants
+    }
+}
+
+/// The `ACTIVATION` value `shaders/nonlinearity.wgsl` expects.
+pub fn activation_code(activation: Activation) -> u32 {
+    match activation {
+        Activation::Silu => 0,
+        Activation::Gelu => 1,
+        Activation::GeluTanh => 2,
     }
 }
 

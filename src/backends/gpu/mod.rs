@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 
 pub use kernels::{Epilogue, Kernel};
 
+use crate::backends::ops::{Activation, AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::error::{Error, Result};
-use crate::backends::ops::{AttentionShape, Backend, MemoryUse, RopeLayout};
 use crate::formats::weights::{DType, TensorView};
 
 /// Bytes of GPU buffers alive now, and the most alive at once (the peak a benchmark reports).
@@ -140,6 +140,20 @@ struct PipelineKey {
     kernel: Kernel,
     weight_dtype: Option<DType>,
     epilogue: Epilogue,
+    /// Only where the kernel applies it (`activation`, `gated`, a gated epilogue).
+    activation: Option<Activation>,
+}
+
+impl PipelineKey {
+    /// An element-wise kernel specialized for a nonlinearity (`activation`, `gated`).
+    fn activation(kernel: Kernel, activation: Activation) -> Self {
+        Self {
+            kernel,
+            weight_dtype: None,
+            epilogue: Epilogue::Store,
+            activation: Some(activation),
+        }
+    }
 }
 
 struct Pipeline {
@@ -413,7 +427,7 @@ impl Gpu {
         BufferInner::new(&self.device, &self.ledger, id, label, size, usage)
     }
 
-    fn activation(&mut self, rows: usize, cols: usize) -> Result<GpuTensor> {
+    fn arena_tensor(&mut self, rows: usize, cols: usize) -> Result<GpuTensor> {
         // Whole vec4s, so kernels may read a row as vec4<f32> (`matvec_rows`).
         let bytes = (rows * cols * 4).max(16).next_multiple_of(16) as u64;
         self.check_size("an activation", bytes)?;
@@ -493,7 +507,7 @@ impl Gpu {
                 bind_group_layouts: &[Some(&layout)],
                 immediate_size: 0,
             });
-        let constants = kernel.constants(key.weight_dtype, key.epilogue);
+        let constants = kernel.constants(key.weight_dtype, key.epilogue, key.activation);
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -562,6 +576,7 @@ impl Gpu {
             kernel,
             weight_dtype: weight_dtype.filter(|_| kernel.reads_weight()),
             epilogue: Epilogue::Store,
+            activation: None,
         };
         self.dispatch_pipeline(key, buffers, params, groups)
     }
@@ -734,21 +749,29 @@ impl Gpu {
         Ok(n)
     }
 
-    /// A new tensor holding `x w^T` through `epilogue` (`Store` or `Gated`).
-    fn product(&mut self, x: &GpuTensor, w: &GpuWeight, epilogue: Epilogue) -> Result<GpuTensor> {
+    /// A new tensor holding `x w^T` through `epilogue` (`Store`, or `Gated` with `activation`).
+    fn product(
+        &mut self,
+        x: &GpuTensor,
+        w: &GpuWeight,
+        epilogue: Epilogue,
+        activation: Activation,
+    ) -> Result<GpuTensor> {
         let cols = self.linear_shape(x, w, epilogue)?;
-        let out = self.activation(x.rows, cols)?;
-        self.record_linear(x, w, &out, epilogue)?;
+        let out = self.arena_tensor(x.rows, cols)?;
+        self.record_linear(x, w, &out, epilogue, activation)?;
         Ok(out)
     }
 
-    /// Records `out (epilogue) x w^T` with the linear kernel for `x`'s row count.
+    /// Records `out (epilogue) x w^T` with the linear kernel for `x`'s row count; `activation`
+    /// matters to the `Gated` epilogue only.
     fn record_linear(
         &mut self,
         x: &GpuTensor,
         w: &GpuWeight,
         out: &GpuTensor,
         epilogue: Epilogue,
+        activation: Activation,
     ) -> Result<()> {
         let (n, k) = (w.shape[0], w.shape[1]);
         let buffers = [&x.buffer, &w.buffer, &out.buffer];
@@ -757,6 +780,7 @@ impl Gpu {
             kernel,
             weight_dtype: Some(w.dtype),
             epilogue,
+            activation: Some(activation).filter(|_| epilogue == Epilogue::Gated),
         };
         // Weight rows per invocation of the row kernels (`ROWS` in matvec_rows.wgsl, two in
         // matmul_rows.wgsl), 64 invocations a workgroup; `matvec` takes 8 rows a workgroup.
@@ -786,6 +810,14 @@ impl Gpu {
 
     fn weight_elements(weight: &GpuWeight) -> usize {
         weight.shape.iter().product()
+    }
+
+    /// (positions, rotary_dim) of a RoPE table `[context, rotary_dim / 2, 2]`.
+    fn rope_table_shape(table: &GpuWeight) -> (usize, usize) {
+        match table.shape[..] {
+            [positions, ref rest @ ..] => (positions, rest.iter().product()),
+            [] => (0, 0),
+        }
     }
 }
 

@@ -54,7 +54,7 @@ impl Backend for Gpu {
                 data.len()
             )));
         }
-        let tensor = self.activation(rows, cols)?;
+        let tensor = self.arena_tensor(rows, cols)?;
         // Ordered before the next submit, and so before any dispatch that reads it.
         self.submit(None)?;
         self.queue
@@ -94,7 +94,7 @@ impl Backend for Gpu {
             return Err(Error::TokenOutOfRange { id, vocab });
         }
         let ids_offset = self.upload(ids)?;
-        let out = self.activation(ids.len(), hidden)?;
+        let out = self.arena_tensor(ids.len(), hidden)?;
         let uploads = self.uploads.buffer.clone();
         self.dispatch(
             Kernel::Embedding,
@@ -116,7 +116,7 @@ impl Backend for Gpu {
             )));
         }
         let rows = total / cols;
-        let out = self.activation(x.rows, x.cols)?;
+        let out = self.arena_tensor(x.rows, x.cols)?;
         self.dispatch(
             Kernel::RmsNorm,
             Some(weight.dtype),
@@ -128,7 +128,7 @@ impl Backend for Gpu {
     }
 
     fn linear(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        self.product(x, w, Epilogue::Store)
+        self.product(x, w, Epilogue::Store, Activation::Silu)
     }
 
     fn linear_add(&mut self, x: &GpuTensor, w: &GpuWeight, out: &mut GpuTensor) -> Result<()> {
@@ -139,11 +139,11 @@ impl Backend for Gpu {
                 x.rows, out.rows, out.cols
             )));
         }
-        self.record_linear(x, w, out, Epilogue::Accumulate)
+        self.record_linear(x, w, out, Epilogue::Accumulate, Activation::Silu)
     }
 
-    fn linear_gated(&mut self, x: &GpuTensor, w: &GpuWeight) -> Result<GpuTensor> {
-        self.product(x, w, Epilogue::Gated)
+    fn linear_gated(&mut self, x: &GpuTensor, w: &GpuWeight, act: Activation) -> Result<GpuTensor> {
+        self.product(x, w, Epilogue::Gated, act)
     }
 
     fn add_bias(&mut self, x: &mut GpuTensor, bias: &GpuWeight) -> Result<()> {
@@ -175,20 +175,40 @@ impl Backend for Gpu {
         )
     }
 
-    fn silu_mul(&mut self, gate: &GpuTensor, up: &GpuTensor) -> Result<GpuTensor> {
+    fn gated(&mut self, gate: &GpuTensor, up: &GpuTensor, act: Activation) -> Result<GpuTensor> {
         if (gate.rows, gate.cols) != (up.rows, up.cols) {
-            return Err(Error::InvalidArgument("silu_mul: shapes differ".into()));
+            return Err(Error::InvalidArgument("gated: shapes differ".into()));
         }
-        let out = self.activation(gate.rows, gate.cols)?;
+        let out = self.arena_tensor(gate.rows, gate.cols)?;
         let n = gate.rows * gate.cols;
-        self.dispatch(
-            Kernel::SiluMul,
-            None,
+        self.dispatch_pipeline(
+            PipelineKey::activation(Kernel::Gated, act),
             &[&gate.buffer, &up.buffer, &out.buffer],
             &[u(n)],
             self.grid_for(n),
         )?;
         Ok(out)
+    }
+
+    fn activation(&mut self, x: &mut GpuTensor, act: Activation) -> Result<()> {
+        let n = x.rows * x.cols;
+        self.dispatch_pipeline(
+            PipelineKey::activation(Kernel::Activation, act),
+            &[&x.buffer],
+            &[u(n)],
+            self.grid_for(n),
+        )
+    }
+
+    fn scale(&mut self, x: &mut GpuTensor, factor: f32, softcap: f32) -> Result<()> {
+        let n = x.rows * x.cols;
+        self.dispatch(
+            Kernel::Scale,
+            None,
+            &[&x.buffer],
+            &[u(n), factor.to_bits(), softcap.max(0.0).to_bits()],
+            self.grid_for(n),
+        )
     }
 
     fn rope(
@@ -199,19 +219,24 @@ impl Backend for Gpu {
         start_pos: usize,
         layout: RopeLayout,
     ) -> Result<()> {
-        let positions = Self::weight_elements(table) / head_dim.max(1);
+        let (positions, rotary_dim) = Self::rope_table_shape(table);
         if !head_dim.is_multiple_of(2)
+            || head_dim == 0
             || !x.cols.is_multiple_of(head_dim)
+            || !rotary_dim.is_multiple_of(2)
+            || rotary_dim == 0
+            || rotary_dim > head_dim
             || start_pos + x.rows > positions
         {
             return Err(Error::InvalidArgument(format!(
-                "rope: head_dim {head_dim}, {} columns, positions {start_pos}..{} of {positions}",
+                "rope: head_dim {head_dim}, {} columns, a table of {rotary_dim} rotary dims, \
+                 positions {start_pos}..{} of {positions}",
                 x.cols,
                 start_pos + x.rows
             )));
         }
         let n_heads = x.cols / head_dim;
-        let pairs = x.rows * n_heads * head_dim / 2;
+        let pairs = x.rows * n_heads * rotary_dim / 2;
         self.dispatch(
             Kernel::Rope,
             None,
@@ -222,6 +247,7 @@ impl Backend for Gpu {
                 u(head_dim),
                 u(start_pos),
                 u((layout == RopeLayout::Interleaved) as usize),
+                u(rotary_dim),
             ],
             self.grid_for(pairs),
         )
@@ -238,9 +264,12 @@ impl Backend for Gpu {
     ) -> Result<GpuTensor> {
         let q_dim = shape.n_heads * shape.head_dim;
         let kv_dim = shape.n_kv_heads * shape.head_dim;
-        let positions = Self::weight_elements(table) / shape.head_dim.max(1);
+        let (positions, rotary_dim) = Self::rope_table_shape(table);
         let end = shape.start_pos + qkv.rows;
         if !shape.head_dim.is_multiple_of(2)
+            || !rotary_dim.is_multiple_of(2)
+            || rotary_dim == 0
+            || rotary_dim > shape.head_dim
             || qkv.cols != q_dim + 2 * kv_dim
             || kv_dim != cache.kv_dim
             || end > cache.context.min(positions)
@@ -248,11 +277,11 @@ impl Backend for Gpu {
         {
             return Err(Error::InvalidArgument(format!(
                 "rope_qkv: {shape:?} on a [{}, {}] input, positions {}..{end} of a \
-                 {}-token cache and a {positions}-position table",
+                 {}-token cache and a {positions}-position table of {rotary_dim} rotary dims",
                 qkv.rows, qkv.cols, shape.start_pos, cache.context
             )));
         }
-        let q = self.activation(qkv.rows, q_dim)?;
+        let q = self.arena_tensor(qkv.rows, q_dim)?;
         let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
         let per_token = (shape.n_heads + shape.n_kv_heads) * shape.head_dim / 2 + kv_dim;
         self.dispatch(
@@ -266,6 +295,7 @@ impl Backend for Gpu {
                 u(shape.head_dim),
                 u(shape.start_pos),
                 u((layout == RopeLayout::Interleaved) as usize),
+                u(rotary_dim),
             ],
             self.grid_for(qkv.rows * per_token),
         )?;
@@ -331,16 +361,19 @@ impl Backend for Gpu {
             )));
         }
         // Scratch for the probabilities of each (token, head).
-        let scores = self.activation(shape.n_heads * seq, kv_len)?;
-        let out = self.activation(seq, q.cols)?;
-        let scale = 1.0 / (shape.head_dim as f32).sqrt();
+        let scores = self.arena_tensor(shape.n_heads * seq, kv_len)?;
+        let out = self.arena_tensor(seq, q.cols)?;
         let (keys, values) = (cache.keys[layer].clone(), cache.values[layer].clone());
         let items = shape.n_heads * seq;
-        let splits = attention_splits(items, kv_len);
-        let slice_len = kv_len.div_ceil(splits);
+        // The most keys a query sees: a window bounds the work however long the context.
+        let seen = match shape.window {
+            0 => kv_len,
+            window => window.min(kv_len),
+        };
+        let splits = attention_splits(items, seen);
         // Split, the slices' partial sums are combined into `out` by a second dispatch.
         let partials = if splits > 1 {
-            Some(self.activation(items * splits, shape.head_dim + 2)?)
+            Some(self.arena_tensor(items * splits, shape.head_dim + 2)?)
         } else {
             None
         };
@@ -362,9 +395,10 @@ impl Backend for Gpu {
                 u(shape.n_kv_heads),
                 u(shape.head_dim),
                 u(shape.start_pos),
-                scale.to_bits(),
+                shape.scale.to_bits(),
+                shape.softcap.max(0.0).to_bits(),
+                u(shape.window),
                 u(splits),
-                u(slice_len),
             ],
             self.grid(items * splits),
         )?;
@@ -381,7 +415,7 @@ impl Backend for Gpu {
     }
 
     fn last_row(&mut self, x: &GpuTensor) -> Result<GpuTensor> {
-        let out = self.activation(1, x.cols)?;
+        let out = self.arena_tensor(1, x.cols)?;
         self.dispatch(
             Kernel::Copy,
             None,
@@ -473,7 +507,7 @@ impl Backend for Gpu {
                 weight.shape, bias.shape, x.rows, x.cols
             )));
         }
-        let mut out = self.activation(x.rows, x.cols)?;
+        let mut out = self.arena_tensor(x.rows, x.cols)?;
         self.dispatch(
             Kernel::LayerNorm,
             Some(weight.dtype),
@@ -483,11 +517,6 @@ impl Backend for Gpu {
         )?;
         self.add_bias(&mut out, bias)?;
         Ok(out)
-    }
-
-    fn gelu(&mut self, x: &mut GpuTensor) -> Result<()> {
-        let n = x.rows * x.cols;
-        self.dispatch(Kernel::Gelu, None, &[&x.buffer], &[u(n)], self.grid_for(n))
     }
 
     fn encoder_attention(
@@ -513,7 +542,7 @@ impl Backend for Gpu {
         let batch = lengths.len();
         let lengths_offset = self.upload(lengths)?;
         let uploads = self.uploads.buffer.clone();
-        let out = self.activation(q.rows, q.cols)?;
+        let out = self.arena_tensor(q.rows, q.cols)?;
         let scale = 1.0 / (head_dim as f32).sqrt();
         self.dispatch(
             Kernel::EncoderAttention,

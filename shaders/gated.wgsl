@@ -1,4 +1,5 @@
-// out = silu(gate) * up, the gated MLP's activation.
+// out = act(gate) * up, the gated MLP's activation, act chosen by ACTIVATION
+// (nonlinearity.wgsl, prepended).
 
 struct Params {
     n: u32,
@@ -10,11 +11,10 @@ struct Params {
 @group(0) @binding(3) var<uniform> params: Params;
 
 @compute @workgroup_size(256)
-fn silu_mul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
-            @builtin(local_invocation_index) lid: u32) {
+fn gated(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+         @builtin(local_invocation_index) lid: u32) {
     let idx = (wg.y * groups.x + wg.x) * 256u + lid;
     if (idx < params.n) {
-        let g = gate[idx];
-        out[idx] = g / (1.0 + exp(-g)) * up[idx];
+        out[idx] = activate(gate[idx]) * up[idx];
     }
 }
