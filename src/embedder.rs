@@ -6,15 +6,15 @@
 
 use serde_json::Value;
 
-use crate::models::bert::{is_bert_config, Batch, Bert, BertConfig};
 #[cfg(feature = "cpu")]
 use crate::backends::cpu::Cpu;
-use crate::engine::{check_tensors_fit, DeviceKind};
-use crate::error::{Error, Result};
 use crate::backends::gpu::{Gpu, GpuOptions};
 use crate::backends::ops::Backend;
-use crate::text::tokenizer::Tokenizer;
+use crate::engine::{check_tensors_fit, DeviceKind};
+use crate::error::{Error, Result};
 use crate::formats::weights::{Checkpoint, DType, ModelFiles};
+use crate::models::bert::{is_bert_config, Batch, Bert, BertConfig};
+use crate::text::tokenizer::Tokenizer;
 
 /// How token vectors become one text vector. Several modes concatenate, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,20 +2,20 @@
 
 use web_time::Instant;
 
-use crate::text::chat::{ChatMessage, ChatTemplate};
-use crate::models::config::{token_ids, Architecture, DecoderConfig};
 #[cfg(feature = "cpu")]
 use crate::backends::cpu::Cpu;
+use crate::backends::gpu::{Gpu, GpuOptions};
+use crate::backends::ops::{Backend, MemoryUse};
 use crate::error::{Error, Result};
 use crate::formats::gguf::{hf_tensor_name, permutes_qk, Gguf};
-use crate::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
-use crate::backends::gpu::{Gpu, GpuOptions};
+use crate::formats::weights::{Checkpoint, DType, ModelFiles};
+use crate::models::config::{token_ids, Architecture, DecoderConfig};
 use crate::models::decoder::Decoder;
 use crate::models::RopeTensors;
-use crate::backends::ops::{Backend, MemoryUse};
+use crate::text::chat::{ChatMessage, ChatTemplate};
+use crate::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf};
 use crate::text::sampling::{sorted_candidates, Sampler, SamplingParams};
 use crate::text::tokenizer::Tokenizer;
-use crate::formats::weights::{Checkpoint, DType, ModelFiles};
 
 /// Where the forward pass runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use hearth::text::chat::ChatMessage;
 use hearth::embedder::{is_embedding_model, EmbedOptions, Embedder};
 use hearth::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
-use hearth::text::sampling::SamplingParams;
 use hearth::formats::weights::Folder;
+use hearth::text::chat::ChatMessage;
+use hearth::text::sampling::SamplingParams;
 use hearth::Error;
 
 #[derive(Parser)]

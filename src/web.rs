@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use crate::text::chat::ChatMessage;
 use crate::embedder::{is_embedding_model, EmbedOptions, Embedder};
 use crate::engine::{quantize_type, DeviceKind, Engine, GenerateRequest, LoadOptions, Prompt};
 use crate::error::Error;
-use crate::text::sampling::SamplingParams;
 use crate::formats::weights::ModelFiles;
+use crate::text::chat::ChatMessage;
+use crate::text::sampling::SamplingParams;
 
 /// A JavaScript `Error` whose `name` is the error's kind (`ModelFormatError`, `AbortError`, ...).
 fn js_error(error: &Error) -> JsValue {

@@ -5,9 +5,11 @@
 mod common;
 
 use hearth::formats::gguf::Gguf;
-use hearth::text::gguf_tokenizer::{tokenizer_from_gguf, vocab_from_gguf, GgufVocab, PRE_TOKENIZERS};
-use hearth::text::tokenizer::Tokenizer;
 use hearth::formats::weights::{Folder, MemoryFiles};
+use hearth::text::gguf_tokenizer::{
+    tokenizer_from_gguf, vocab_from_gguf, GgufVocab, PRE_TOKENIZERS,
+};
+use hearth::text::tokenizer::Tokenizer;
 use serde_json::Value;
 
 use common::{fixture_json as json, ids};

@@ -212,10 +212,10 @@ fn chunked_prefill_gives_the_same_logits() {
 
 #[test]
 fn decode_steps_create_no_buffers_or_bind_groups() {
-    use hearth::models::config::DecoderConfig;
-    use hearth::models::decoder::Decoder;
     use hearth::backends::ops::Backend;
     use hearth::formats::weights::{Checkpoint, ModelFiles};
+    use hearth::models::config::DecoderConfig;
+    use hearth::models::decoder::Decoder;
 
     let Some(mut gpu) = common::gpu() else { return };
     // Fused q/k/v (llama) and separate projections with q/k norms (qwen3).

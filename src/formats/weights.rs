@@ -639,7 +639,9 @@ impl TensorFile {
         }
         let unsupported = gguf
             .unsupported()
-            .filter_map(|(name, id)| Some((rename(name)?, crate::formats::gguf::ggml_type_name(id))))
+            .filter_map(|(name, id)| {
+                Some((rename(name)?, crate::formats::gguf::ggml_type_name(id)))
+            })
             .collect();
         Ok(Self {
             file: gguf.file().to_string(),

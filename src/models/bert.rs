@@ -6,8 +6,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
 use crate::backends::ops::{Activation, Backend};
+use crate::error::{Error, Result};
 use crate::formats::weights::Checkpoint;
 
 /// `config.json` of a BERT checkpoint.

@@ -229,7 +229,13 @@ fn factors(object: &Value, key: &str) -> Result<Vec<f32>> {
     object
         .get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_f64).map(|v| v as f32).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_f64)
+                .map(|v| v as f32)
+                .collect()
+        })
         .ok_or_else(|| Error::Config(format!("longrope scaling needs `{key}`")))
 }
 
@@ -338,7 +344,10 @@ impl DecoderConfig {
         use Architecture::*;
         let hidden = required(raw.hidden_size.or(raw.n_embd), "hidden_size")?;
         let n_layers = required(raw.num_hidden_layers.or(raw.n_layer), "num_hidden_layers")?;
-        let n_heads = required(raw.num_attention_heads.or(raw.n_head), "num_attention_heads")?;
+        let n_heads = required(
+            raw.num_attention_heads.or(raw.n_head),
+            "num_attention_heads",
+        )?;
         let vocab = required(raw.vocab_size, "vocab_size")?;
         let intermediate = match architecture {
             Gpt2 => raw.n_inner.unwrap_or(4 * hidden),
@@ -387,8 +396,17 @@ impl DecoderConfig {
             .or(params);
         let global = parse_rope(global_scaling, theta, rotary_dim, &raw, max_positions)?;
         let mut ropes = vec![global];
-        let local_rope = match (per_type.and_then(|p| p.get("sliding_attention")), architecture) {
-            (Some(local), _) => Some(parse_rope(Some(local), theta, rotary_dim, &raw, max_positions)?),
+        let local_rope = match (
+            per_type.and_then(|p| p.get("sliding_attention")),
+            architecture,
+        ) {
+            (Some(local), _) => Some(parse_rope(
+                Some(local),
+                theta,
+                rotary_dim,
+                &raw,
+                max_positions,
+            )?),
             (None, Gemma3) => Some(Rope {
                 theta: raw.rope_local_base_freq.unwrap_or(10_000.0),
                 scaling: RopeScaling::None,
@@ -599,7 +617,10 @@ mod tests {
         let c = DecoderConfig::from_json(&text).unwrap();
         let windows: Vec<usize> = c.layers.iter().map(|l| l.window).collect();
         assert_eq!(windows, [512, 512, 512, 512, 512, 0, 512]);
-        assert_eq!(c.ropes[c.layers[5].rope.unwrap()].scaling, RopeScaling::Linear { factor: 8.0 });
+        assert_eq!(
+            c.ropes[c.layers[5].rope.unwrap()].scaling,
+            RopeScaling::Linear { factor: 8.0 }
+        );
         assert_eq!(c.ropes[c.layers[0].rope.unwrap()].theta, 10000.0);
         assert_eq!(c.attention_scale, 1.0 / 16.0);
         assert_eq!(c.embedding_scale, 8.0);

@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 pub enum RopeScaling {
     None,
     /// Positions divided by `factor`.
-    Linear { factor: f32 },
+    Linear {
+        factor: f32,
+    },
     /// Llama 3.1's frequency-dependent scaling.
     Llama3 {
         factor: f32,

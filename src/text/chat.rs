@@ -108,11 +108,27 @@ fn strftime_now(format: String) -> std::result::Result<Value, minijinja::Error> 
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const WEEKDAYS: [&str; 7] = [
-    "Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
 ];
 
 /// `format` with strftime directives filled from `seconds` since the Unix epoch (UTC); the
@@ -242,11 +258,20 @@ mod tests {
         assert_eq!(format_date("%d %B %Y", t).unwrap(), "08 July 2025");
         assert_eq!(format_date("%d %b %Y", t).unwrap(), "08 Jul 2025");
         assert_eq!(format_date("%-d %b %Y", t).unwrap(), "8 Jul 2025");
-        assert_eq!(format_date("%A %Y-%m-%d %H:%M:%S", t).unwrap(), "Tuesday 2025-07-08 12:34:56");
+        assert_eq!(
+            format_date("%A %Y-%m-%d %H:%M:%S", t).unwrap(),
+            "Tuesday 2025-07-08 12:34:56"
+        );
         assert_eq!(format_date("%j %y %%", t).unwrap(), "189 25 %");
         assert_eq!(format_date("%Q", t), Err('Q'));
         // Leap days and the epoch.
-        assert_eq!(format_date("%Y-%m-%d %a", 951_782_400).unwrap(), "2000-02-29 Tue");
-        assert_eq!(format_date("%Y-%m-%d %A", 0).unwrap(), "1970-01-01 Thursday");
+        assert_eq!(
+            format_date("%Y-%m-%d %a", 951_782_400).unwrap(),
+            "2000-02-29 Tue"
+        );
+        assert_eq!(
+            format_date("%Y-%m-%d %A", 0).unwrap(),
+            "1970-01-01 Thursday"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hearth::engine::DeviceKind;
 use hearth::backends::gpu::{Gpu, GpuOptions, LinearKernels};
+use hearth::engine::DeviceKind;
 use hearth::formats::weights::DType;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};

@@ -64,7 +64,11 @@ impl<B: Backend> Decoder<B> {
                 attn_in: Some(load.norm(&format!("{p}.ln_1"), c.hidden)?),
                 attn_out: None,
                 // c_attn's output columns are q, k and v stacked: the fused layout.
-                qkv: QkvProj::Fused(load.conv1d(&format!("{p}.attn.c_attn"), c.hidden, 3 * c.hidden)?),
+                qkv: QkvProj::Fused(load.conv1d(
+                    &format!("{p}.attn.c_attn"),
+                    c.hidden,
+                    3 * c.hidden,
+                )?),
                 o_proj: load.conv1d(&format!("{p}.attn.c_proj"), c.hidden, c.hidden)?,
                 mlp_in: Some(load.norm(&format!("{p}.ln_2"), c.hidden)?),
                 mlp_out: None,

@@ -167,7 +167,12 @@ impl<B: Backend> Loader<'_, B> {
         dtypes.windows(2).all(|pair| pair[0] == pair[1])
     }
 
-    fn upload_linear(&mut self, name: &str, weight: HostTensor, bias: Option<HostTensor>) -> Result<Linear<B>> {
+    fn upload_linear(
+        &mut self,
+        name: &str,
+        weight: HostTensor,
+        bias: Option<HostTensor>,
+    ) -> Result<Linear<B>> {
         let weight = self
             .backend
             .upload_weight(&format!("{name}.weight"), weight.view())?;
@@ -325,7 +330,12 @@ impl<B: Backend> Norm<B> {
 /// (before attention, after attention, before the MLP, after the MLP).
 fn norm_names(placement: NormPlacement) -> [Option<&'static str>; 4] {
     match placement {
-        NormPlacement::Pre => [Some("input_layernorm"), None, Some("post_attention_layernorm"), None],
+        NormPlacement::Pre => [
+            Some("input_layernorm"),
+            None,
+            Some("post_attention_layernorm"),
+            None,
+        ],
         NormPlacement::Sandwich => [
             Some("input_layernorm"),
             Some("post_attention_layernorm"),
@@ -370,7 +380,8 @@ impl<B: Backend> Decoder<B> {
             norm_offset: c.norm_weight_offset,
         };
         let weights_before = load.backend.memory().weights;
-        let embed_tokens = load.weight(&format!("{root}embed_tokens.weight"), &[c.vocab, c.hidden])?;
+        let embed_tokens =
+            load.weight(&format!("{root}embed_tokens.weight"), &[c.vocab, c.hidden])?;
         let embed_bytes = load.backend.memory().weights - weights_before;
         let norm_slots = norm_names(c.norm_placement);
         let mut layers = Vec::with_capacity(c.n_layers);
@@ -558,7 +569,9 @@ impl<B: Backend> Decoder<B> {
             b.scale(&mut x, c.embedding_scale, 0.0)?;
         }
         if let Some(positions) = &self.position_embeddings {
-            let ids: Vec<u32> = (start_pos..start_pos + ids.len()).map(|p| p as u32).collect();
+            let ids: Vec<u32> = (start_pos..start_pos + ids.len())
+                .map(|p| p as u32)
+                .collect();
             let p = b.embedding(positions, &ids)?;
             b.add(&mut x, &p)?;
         }
@@ -605,7 +618,13 @@ impl<B: Backend> Decoder<B> {
             };
             let attended = b.attention(&q, &self.cache, i, attention)?; // [seq, n_heads * head_dim]
             drop(q);
-            self.project_into_residual(b, &mut x, &layer.o_proj, &attended, layer.attn_out.as_ref())?;
+            self.project_into_residual(
+                b,
+                &mut x,
+                &layer.o_proj,
+                &attended,
+                layer.attn_out.as_ref(),
+            )?;
             drop(attended);
 
             let normed = match &layer.mlp_in {
