@@ -377,7 +377,13 @@ impl DecoderConfig {
             .max_position_embeddings
             .or(raw.n_positions)
             .unwrap_or(2048);
-        let rotary_dim = match raw.partial_rotary_factor {
+        // transformers 5 moves the partial rotary factor into `rope_parameters`.
+        let partial_rotary_factor = raw.partial_rotary_factor.or_else(|| {
+            raw.rope_parameters
+                .as_ref()
+                .and_then(|p| number(p, "partial_rotary_factor"))
+        });
+        let rotary_dim = match partial_rotary_factor {
             Some(f) if f > 0.0 && f <= 1.0 => (head_dim as f32 * f) as usize,
             Some(f) => return Err(Error::Config(format!("partial_rotary_factor {f}"))),
             None => head_dim,

@@ -114,7 +114,19 @@ impl DecoderConfig {
         }
         let local = ropes.len() - 1;
 
-        let window = optional_size("attention.sliding_window")?.unwrap_or(0);
+        // Phi-3 converters write 0 for "no window".
+        let window = match gguf.meta(&key("attention.sliding_window")) {
+            None => 0,
+            Some(value) => value
+                .as_u64()
+                .and_then(|v| usize::try_from(v).ok())
+                .ok_or_else(|| {
+                    gguf.error(format!(
+                        "`{}` is {value:?}",
+                        key("attention.sliding_window")
+                    ))
+                })?,
+        };
         let layers = (0..n_layers)
             .map(|i| {
                 // llama.cpp's fixed layer patterns: Gemma 2 alternates from a local layer,
