@@ -573,6 +573,10 @@ mod tests {
     const BASE: &str = r#""hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
         "num_attention_heads": 4, "vocab_size": 100"#;
 
+    fn base_without_layers() -> String {
+        BASE.replace(r#""num_hidden_layers": 2,"#, "")
+    }
+
     #[test]
     fn reads_old_and_new_rope_keys() {
         let old = format!(
@@ -616,9 +620,10 @@ mod tests {
     #[test]
     fn gemma3_layers_alternate_five_local_to_one_global() {
         let text = format!(
-            r#"{{"architectures": ["Gemma3ForCausalLM"], {BASE}, "num_hidden_layers": 7,
+            r#"{{"architectures": ["Gemma3ForCausalLM"], {}, "num_hidden_layers": 7,
             "sliding_window": 512, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
-            "rope_scaling": {{"rope_type": "linear", "factor": 8.0}}, "query_pre_attn_scalar": 256}}"#
+            "rope_scaling": {{"rope_type": "linear", "factor": 8.0}}, "query_pre_attn_scalar": 256}}"#,
+            base_without_layers()
         );
         let c = DecoderConfig::from_json(&text).unwrap();
         let windows: Vec<usize> = c.layers.iter().map(|l| l.window).collect();
@@ -636,8 +641,9 @@ mod tests {
     #[test]
     fn smollm3_skips_rope_on_flagged_layers() {
         let text = format!(
-            r#"{{"architectures": ["SmolLM3ForCausalLM"], {BASE}, "num_hidden_layers": 4,
-            "no_rope_layers": [1, 1, 1, 0]}}"#
+            r#"{{"architectures": ["SmolLM3ForCausalLM"], {}, "num_hidden_layers": 4,
+            "no_rope_layers": [1, 1, 1, 0]}}"#,
+            base_without_layers()
         );
         let c = DecoderConfig::from_json(&text).unwrap();
         let ropes: Vec<bool> = c.layers.iter().map(|l| l.rope.is_some()).collect();
