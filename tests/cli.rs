@@ -223,10 +223,10 @@ fn bad_input_gives_one_clear_error_line() {
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
     std::fs::write(
         dir.join("config.json"),
-        config.replace("LlamaForCausalLM", "GPT2LMHeadModel"),
+        config.replace("LlamaForCausalLM", "FalconForCausalLM"),
     )
     .unwrap();
-    run(&dir, "unsupported architecture `GPT2LMHeadModel`");
+    run(&dir, "unsupported architecture `FalconForCausalLM`");
 
     let dir = scratch("llama-f32", "truncated");
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
