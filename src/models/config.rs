@@ -85,6 +85,23 @@ impl Architecture {
     pub fn norm_adds_one(self) -> bool {
         matches!(self, Self::Gemma | Self::Gemma2 | Self::Gemma3)
     }
+
+    /// LayerNorm with biases for GPT-2, RMSNorm for every other family.
+    pub fn norm_kind(self) -> NormKind {
+        if self == Self::Gpt2 {
+            NormKind::Layer
+        } else {
+            NormKind::Rms
+        }
+    }
+
+    pub fn norm_placement(self) -> NormPlacement {
+        match self {
+            Self::Gemma2 | Self::Gemma3 => NormPlacement::Sandwich,
+            Self::Olmo2 => NormPlacement::Post,
+            _ => NormPlacement::Pre,
+        }
+    }
 }
 
 /// Which normalization a family uses.
@@ -499,18 +516,10 @@ impl DecoderConfig {
             n_kv_heads,
             head_dim,
             vocab,
-            norm: if architecture == Gpt2 {
-                NormKind::Layer
-            } else {
-                NormKind::Rms
-            },
+            norm: architecture.norm_kind(),
             norm_eps,
             norm_weight_offset: if is_gemma { 1.0 } else { 0.0 },
-            norm_placement: match architecture {
-                Gemma2 | Gemma3 => NormPlacement::Sandwich,
-                Olmo2 => NormPlacement::Post,
-                _ => NormPlacement::Pre,
-            },
+            norm_placement: architecture.norm_placement(),
             qk_norm_whole: architecture == Olmo2,
             activation,
             gated_mlp: architecture != Gpt2,

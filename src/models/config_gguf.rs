@@ -5,7 +5,7 @@
 use crate::backends::ops::Activation;
 use crate::error::Result;
 use crate::formats::gguf::{Gguf, MetaValue};
-use crate::models::config::{Architecture, DecoderConfig, LayerKind, NormKind, NormPlacement};
+use crate::models::config::{Architecture, DecoderConfig, LayerKind};
 use crate::models::rope::{longrope_attention_factor, Rope, RopeScaling};
 
 /// RoPE factors a GGUF file stores as tensors.
@@ -173,19 +173,11 @@ impl DecoderConfig {
             n_kv_heads,
             head_dim,
             vocab,
-            norm: if architecture == Gpt2 {
-                NormKind::Layer
-            } else {
-                NormKind::Rms
-            },
+            norm: architecture.norm_kind(),
             norm_eps,
             // llama.cpp's converter has already added Gemma's 1 into the norm weights.
             norm_weight_offset: 0.0,
-            norm_placement: match architecture {
-                Gemma2 | Gemma3 => NormPlacement::Sandwich,
-                Olmo2 => NormPlacement::Post,
-                _ => NormPlacement::Pre,
-            },
+            norm_placement: architecture.norm_placement(),
             qk_norm_whole: architecture == Olmo2,
             activation: if is_gemma || architecture == Gpt2 {
                 Activation::GeluTanh
