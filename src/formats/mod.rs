@@ -2,5 +2,6 @@
 //! ggml block formats.
 
 pub mod gguf;
+mod host_tensor;
 pub mod quant;
 pub mod weights;
